@@ -1,0 +1,3 @@
+from smconsole.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""What subcommands share: building the session from the connection options, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from smconsole.session import AwsSession
+
+
+def session_from_args(args: argparse.Namespace) -> AwsSession:
+    """The session the options describe; --local starts (or reuses) the embedded stack."""
+    if getattr(args, "local", False):
+        from smconsole.local.control import ensure_running
+
+        url = ensure_running()
+        return AwsSession.local(url, read_only=args.read_only)
+    session = AwsSession(
+        profile=args.profile, region=args.region, endpoint_url=args.endpoint_url,
+        read_only=args.read_only,
+    )
+    if args.endpoint_url is None:
+        session.check_credentials()
+    return session
+
+
+def _default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, default=_default, indent=2)
+    sys.stdout.write("\n")

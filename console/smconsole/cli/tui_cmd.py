@@ -1,0 +1,18 @@
+"""`smconsole` with no subcommand: open the TUI."""
+
+from __future__ import annotations
+
+import argparse
+
+from smconsole.cli.common import session_from_args
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    session = session_from_args(args)
+    if args.local:
+        from smconsole.local.control import ensure_demo_endpoint
+
+        ensure_demo_endpoint(session)
+    from smconsole.ui.app import run_app
+
+    return run_app(session)

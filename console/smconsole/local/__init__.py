@@ -1,0 +1,1 @@
+"""The embedded local stack: moto behind our router, plus the local data plane."""

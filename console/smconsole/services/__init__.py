@@ -1,0 +1,1 @@
+"""Services: one module per AWS concern; plain dataclasses out, named errors."""

@@ -1,0 +1,190 @@
+"""One place that builds boto3 clients: profile, region, endpoint URL, retries, pool, read-only."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from smconsole import errors
+
+# Operations that only read. Anything else is treated as mutating when read-only is on, so a
+# new mutating API cannot slip through an allow-list that forgot it.
+_READ_PREFIXES = ("Describe", "List", "Get", "Filter", "Head", "Search", "Lookup", "Select")
+_READ_OPERATIONS = frozenset({"StartLiveTail", "StartQuery", "StopQuery", "TestMetricFilter"})
+
+DEFAULT_POOL = 32
+LOCAL_REGION = "us-east-1"
+LOCAL_CREDENTIALS = ("smconsole-local", "smconsole-local")
+
+NOT_CONFIGURED_HINT = (
+    "no AWS credentials found: run `aws configure` (or `aws sso login`), pass --profile, "
+    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use `smconsole --local` for the "
+    "embedded local stack"
+)
+
+
+def is_mutating(operation_name: str) -> bool:
+    if operation_name in _READ_OPERATIONS:
+        return False
+    return not operation_name.startswith(_READ_PREFIXES)
+
+
+@dataclass
+class AwsSession:
+    """Builds and caches thread-safe clients; the boto3 Session itself is only touched under a lock.
+
+    `endpoint_url` sends every service to one URL (the local stack); otherwise botocore's own
+    resolution applies, which honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
+    """
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    read_only: bool = False
+    retry_mode: str = "standard"
+    max_attempts: int = 5
+    pool_size: int = DEFAULT_POOL
+    credentials: tuple[str, str] | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _boto: boto3.Session | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def local(cls, url: str, *, read_only: bool = False) -> AwsSession:
+        """A session for the embedded local stack: one URL, dummy credentials, fixed region."""
+        return cls(
+            region=LOCAL_REGION, endpoint_url=url, read_only=read_only,
+            credentials=LOCAL_CREDENTIALS,
+        )
+
+    @property
+    def is_local(self) -> bool:
+        return self.credentials == LOCAL_CREDENTIALS
+
+    def _session(self) -> boto3.Session:
+        if self._boto is None:
+            kwargs: dict[str, Any] = {}
+            if self.credentials:
+                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.credentials
+            else:
+                kwargs["profile_name"] = self.profile
+            try:
+                self._boto = boto3.Session(region_name=self.region, **kwargs)
+            except botocore.exceptions.ProfileNotFound as exc:
+                raise errors.NotConfigured(f"{exc}; {NOT_CONFIGURED_HINT}") from None
+        return self._boto
+
+    @property
+    def region_name(self) -> str:
+        with self._lock:
+            return self._session().region_name or ""
+
+    def client(self, service: str) -> Any:
+        """A shared client for `service`; clients are thread-safe once built."""
+        with self._lock:
+            found = self._clients.get(service)
+            if found is not None:
+                return found
+            session = self._session()
+            if not session.region_name:
+                raise errors.NotConfigured(
+                    "no AWS region: pass --region, set AWS_REGION, or set one in your profile"
+                )
+            config = botocore.config.Config(
+                retries={"mode": self.retry_mode, "max_attempts": self.max_attempts},
+                max_pool_connections=self.pool_size,
+                # One loopback URL serves every service: no `streaming.`/`runtime.` host prefixes.
+                inject_host_prefix=self.endpoint_url is None,
+                connect_timeout=5,
+                read_timeout=60,
+            )
+            made = session.client(service, endpoint_url=self.endpoint_url, config=config)
+            if self.read_only:
+                made.meta.events.register("before-call", _refuse_mutations)
+            self._clients[service] = made
+            return made
+
+    def check_credentials(self) -> None:
+        """Raise NotConfigured with a one-line hint when no credentials can be found."""
+        if self.credentials:
+            return
+        with self._lock:
+            creds = self._session().get_credentials()
+        if creds is None:
+            raise errors.NotConfigured(NOT_CONFIGURED_HINT)
+
+    def describe(self) -> str:
+        """What the header shows: 'local' or profile@region."""
+        if self.is_local:
+            return "local"
+        return f"{self.profile or os.environ.get('AWS_PROFILE') or 'default'}@{self.region_name}"
+
+
+def _refuse_mutations(model: Any, **_: Any) -> None:
+    if is_mutating(model.name):
+        raise errors.ReadOnlyRefused(f"{model.name} refused: the console is read-only")
+
+
+_THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+    "TooManyRequestsException", "SlowDown", "RequestThrottled", "LimitExceededException",
+})
+_EXPIRED_CODES = frozenset({
+    "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
+    "UnrecognizedClientException", "InvalidToken",
+})
+_NOT_FOUND_CODES = frozenset({
+    "ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "NotFound",
+    "404", "ValidationException:not-found", "NoSuchEntity", "ObjectNotFound",
+})
+
+
+def translate(exc: BaseException, operation: str = "") -> errors.SmconsoleError:
+    """Map a botocore exception onto smconsole's named errors."""
+    if isinstance(exc, errors.SmconsoleError):
+        return exc
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        message = str(err.get("Message", "")) or str(exc)
+        op = operation or exc.operation_name
+        if code in _THROTTLE_CODES:
+            return errors.Throttled(f"{op}: {message}")
+        if code in _EXPIRED_CODES:
+            return errors.CredentialsExpired(f"{op}: {message}")
+        # SageMaker says "Could not find endpoint" with a ValidationException.
+        if code in _NOT_FOUND_CODES or "Could not find" in message or "does not exist" in message:
+            return errors.NotFound(f"{op}: {message}")
+        return errors.AwsError(code, message, op)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return errors.NotConfigured(NOT_CONFIGURED_HINT)
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return errors.NotConfigured("no AWS region: pass --region or set AWS_REGION")
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError,
+                        botocore.exceptions.ConnectionClosedError,
+                        botocore.exceptions.ReadTimeoutError)):
+        return errors.Unreachable(str(exc))
+    return errors.SmconsoleError(f"{operation + ': ' if operation else ''}{exc}")
+
+
+@contextmanager
+def aws_errors(operation: str = "") -> Iterator[None]:
+    """Re-raise botocore errors inside the block as smconsole errors."""
+    try:
+        yield
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise translate(exc, operation) from exc
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a client method, translating its errors."""
+    with aws_errors(getattr(fn, "__name__", "")):
+        return fn(*args, **kwargs)

@@ -1,0 +1,1 @@
+"""Operator specs (configs/*.yaml): pydantic models, located errors."""

@@ -1,0 +1,1 @@
+"""The Textual UI: screens show, services fetch. Never imports boto3."""
