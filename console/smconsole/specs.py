@@ -1,1 +1,0 @@
-"""Operator specs (configs/*.yaml): pydantic models, located errors."""
