@@ -1,0 +1,111 @@
+"""The async inference metrics of one endpoint from CloudWatch (GetMetricData)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from smconsole.models.metrics import MetricSeries
+from smconsole.session import AwsSession, aws_errors
+
+NAMESPACE = "AWS/SageMaker"
+# Name → statistic. Names are matched against ListMetrics (the docs misspell one), so a
+# metric the account does not publish is simply absent rather than an empty guess.
+ASYNC_METRICS: dict[str, str] = {
+    "ApproximateBacklogSize": "Average",
+    "ApproximateBacklogSizePerInstance": "Average",
+    "ApproximateAgeOfOldestRequest": "Maximum",
+    "HasBacklogWithoutCapacity": "Maximum",
+    "InvocationsProcessed": "Sum",
+    "InvocationFailures": "Sum",
+    "ExpiredRequests": "Sum",
+}
+
+
+class MetricsService:
+    def __init__(self, session: AwsSession, *, clock: Callable[[], float] = time.time) -> None:
+        self._session = session
+        self._clock = clock
+
+    @property
+    def _cw(self) -> Any:
+        return self._session.client("cloudwatch")
+
+    def available(self, endpoint: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+        """(metric name, dimensions) pairs CloudWatch holds for this endpoint."""
+        found: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        kwargs: dict[str, Any] = {
+            "Namespace": NAMESPACE,
+            "Dimensions": [{"Name": "EndpointName", "Value": endpoint}],
+        }
+        while True:
+            with aws_errors("ListMetrics"):
+                page = self._cw.list_metrics(**kwargs)
+            for metric in page.get("Metrics", []):
+                dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+                found.append((metric["MetricName"], dims))
+            token = page.get("NextToken")
+            if not token:
+                return found
+            kwargs["NextToken"] = token
+
+    def async_metrics(
+        self, endpoint: str, *, minutes: int = 60, period: int = 60,
+    ) -> dict[str, MetricSeries]:
+        """The last `minutes` of each async metric present, one point per `period` seconds."""
+        wanted = [(n, d) for n, d in self.available(endpoint) if n in ASYNC_METRICS]
+        if not wanted:
+            return {}
+        end = datetime.fromtimestamp(self._clock(), UTC)
+        queries = [
+            {
+                "Id": f"m{i}",
+                "Label": name,
+                "MetricStat": {
+                    "Metric": {"Namespace": NAMESPACE, "MetricName": name,
+                               "Dimensions": [{"Name": k, "Value": v} for k, v in dims]},
+                    "Period": period,
+                    "Stat": ASYNC_METRICS[name],
+                },
+                "ReturnData": True,
+            }
+            for i, (name, dims) in enumerate(wanted[:500])
+        ]
+        results: dict[str, list[tuple[datetime, float]]] = {}
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries, "StartTime": end - timedelta(minutes=minutes),
+            "EndTime": end, "ScanBy": "TimestampAscending",
+        }
+        while True:
+            with aws_errors("GetMetricData"):
+                page = self._cw.get_metric_data(**kwargs)
+            for result in page.get("MetricDataResults", []):
+                results.setdefault(result["Id"], []).extend(
+                    zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                )
+            token = page.get("NextToken")
+            if not token:
+                break
+            kwargs["NextToken"] = token
+        series: dict[str, MetricSeries] = {}
+        for i, (name, dims) in enumerate(wanted[:500]):
+            points = sorted(results.get(f"m{i}", []))
+            # Per-variant metrics: several series per name; the detail shows their sum.
+            previous = series.get(name)
+            if previous is not None:
+                points = _add(previous, points)
+            series[name] = MetricSeries(
+                name=name, stat=ASYNC_METRICS[name],
+                timestamps=tuple(t for t, _ in points), values=tuple(float(v) for _, v in points),
+                dimensions=dims,
+            )
+        return series
+
+
+def _add(series: MetricSeries, points: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
+    total: dict[datetime, float] = dict(zip(series.timestamps, series.values, strict=True))
+    for when, value in points:
+        total[when] = total.get(when, 0.0) + float(value)
+    return sorted(total.items())
