@@ -1,0 +1,1 @@
+"""The inference server SageMaker runs: FastAPI over a dynamically batched model."""

@@ -1,0 +1,25 @@
+"""Helpers shared by the text tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.errors import InputError
+
+
+def parse_text(body: bytes) -> str:
+    """A text/plain body as one input."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("body", "text/plain body is not UTF-8") from None
+    if not text.strip():
+        raise InputError("body", "empty text")
+    return text
+
+
+def require_files(model_dir: Path, *names: str) -> None:
+    """Fail loading early with the missing file named, not a deep transformers error."""
+    for name in names:
+        if not (model_dir / name).exists():
+            raise FileNotFoundError(f"{model_dir / name} is missing")

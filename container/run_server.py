@@ -1,0 +1,121 @@
+#!/usr/bin/env python
+"""Entry point: `python run_server.py [serve]`, as SageMaker's `docker run IMAGE serve` calls it."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import uvicorn
+from app.settings import Settings, SettingsError
+
+USAGE = "usage: run_server.py [serve]"
+
+
+class OneLineFormatter(logging.Formatter):
+    """One log record per line, tracebacks included, so line-based shippers keep them whole."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", " | ")
+
+
+class SkipHealthChecks(logging.Filter):
+    """SageMaker pings every few seconds; successful pings would drown the access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (
+            isinstance(args, tuple) and len(args) >= 5 and args[2] == "/ping" and args[4] == 200
+        )
+
+
+def configure_logging() -> None:
+    # Pipes are block-buffered by default; log shippers need each line as it happens.
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"line": {"()": OneLineFormatter, "fmt": fmt}},
+            "filters": {"pings": {"()": SkipHealthChecks}},
+            "handlers": {
+                "stdout": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "line",
+                    "stream": "ext://sys.stdout",
+                },
+                "access": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "line",
+                    "stream": "ext://sys.stdout",
+                    "filters": ["pings"],
+                },
+            },
+            "root": {"handlers": ["stdout"], "level": "INFO"},
+            "loggers": {
+                "uvicorn": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+                "uvicorn.error": {"level": "INFO"},
+                "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+                "transformers": {"level": "WARNING"},
+            },
+        }
+    )
+
+
+def main(argv: list[str]) -> int:
+    if argv not in ([], ["serve"]):
+        print(USAGE, file=sys.stderr)
+        return 2
+    # Weights come from MODEL_DIR only; never reach for the Hub from a serving container.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    configure_logging()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        logging.getLogger("container").error("bad setting: %s", exc)
+        return 2
+
+    from app.main import create_app
+
+    failed = []
+    server: uvicorn.Server | None = None
+
+    def on_fatal() -> None:
+        failed.append(True)
+        if server is not None:
+            server.should_exit = True
+
+    config = uvicorn.Config(
+        create_app(settings, on_fatal),
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        timeout_keep_alive=75,  # above SageMaker's 60 s idle timeout
+        access_log=settings.access_log,
+        log_config=None,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it has drained; absorb it so a
+    # SIGTERM shutdown that drained cleanly exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    server.run()
+    if failed:
+        return 1
+    return 0 if server.started else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
