@@ -226,6 +226,13 @@ class AutoscalingService:
         state, snapshot = self._describe(endpoint, variant)
         return self.plan_against(state, snapshot, spec, replace_policies=replace_policies)
 
+    def plan_new(
+        self, endpoint: str, variant: str, instance_type: str | None, spec: ScalingSpec,
+    ) -> ScalingPlan:
+        """The plan for a variant that does not exist yet (a deploy's dry run)."""
+        state = ScalingState(endpoint, variant, instance_type, None, None, None)
+        return self.plan_against(state, _Snapshot(None, {}, {}), spec, replace_policies=True)
+
     def plan_against(
         self, state: ScalingState, snapshot: _Snapshot, spec: ScalingSpec, *,
         replace_policies: bool | None = None,
