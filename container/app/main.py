@@ -77,7 +77,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def _field_of(err: ValidationError) -> tuple[str, str]:
     first = err.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "body"
-    return field, f"{field}: {first['msg']}"
+    message = first["msg"].removeprefix("Value error, ")
+    return field, f"{field}: {message}"
 
 
 def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
@@ -101,6 +102,14 @@ def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
             raise ApiError(400, "invalid_request", str(exc), exc.field) from None
     kinds = ", ".join(sorted({"application/json", *accepted}))
     raise ApiError(415, "unsupported_media_type", f"Content-Type {content_type!r}; use {kinds}")
+
+
+def _prepare(handler: Any, body: bytes, content_type: str) -> tuple[BaseModel, list[Any]]:
+    parsed = _validate(handler, body, content_type)
+    try:
+        return parsed, handler.decode(parsed)
+    except InputError as exc:
+        raise ApiError(400, "invalid_request", str(exc), exc.field) from None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -198,14 +207,10 @@ def create_app(settings: Settings, on_fatal: Callable[[], None] = lambda: None) 
         batcher.admit()
         try:
             body = await _read_body(request, settings.max_payload_bytes)
-            if len(body) > PARSE_INLINE_LIMIT:
-                parsed = await asyncio.to_thread(_validate, handler, body, content_type)
+            if len(body) > PARSE_INLINE_LIMIT or getattr(handler, "blocking_decode", False):
+                parsed, items = await asyncio.to_thread(_prepare, handler, body, content_type)
             else:
-                parsed = _validate(handler, body, content_type)
-            try:
-                items = handler.decode(parsed)
-            except InputError as exc:
-                raise ApiError(400, "invalid_request", str(exc), exc.field) from None
+                parsed, items = _prepare(handler, body, content_type)
         finally:
             batcher.release()
         try:

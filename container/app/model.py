@@ -101,14 +101,12 @@ def pick_runtime(device: str | None) -> Runtime:
 
 def handler_for(task: str) -> TaskHandler:
     """A fresh handler for a supported task."""
-    from app.tasks import HANDLERS
+    from app.tasks import SUPPORTED_TASKS, handler_class
 
-    try:
-        cls = HANDLERS[task]
-    except KeyError:
-        supported = ", ".join(sorted(HANDLERS))
-        raise ModelLoadError(f"HF_TASK {task!r} is not supported; use one of {supported}") from None
-    return cls()
+    if task not in SUPPORTED_TASKS:
+        supported = ", ".join(sorted(SUPPORTED_TASKS))
+        raise ModelLoadError(f"HF_TASK {task!r} is not supported; use one of {supported}")
+    return handler_class(task)()
 
 
 def load(model_root: Path, task: str | None, device: str | None) -> TaskHandler:

@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
-NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
-TextInputs = NonEmptyText | Annotated[list[NonEmptyText], Field(min_length=1)]
+
+def _text_or_texts(value: Any) -> str | list[str]:
+    # One validator instead of a str | list union, so errors read "inputs: ..." not per-branch.
+    if isinstance(value, str):
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("must not be an empty list")
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                raise ValueError(f"item {index} must be a non-empty string")
+        return value
+    raise ValueError("expected a string or a list of strings")
+
+
+TextInputs = Annotated[
+    str | list[str],
+    PlainValidator(_text_or_texts),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
 
 
 class _Request(BaseModel):
@@ -16,6 +44,8 @@ class _Request(BaseModel):
 
 
 class EmbeddingRequest(_Request):
+    """feature-extraction; `normalize` defaults to the model's own (its Normalize module)."""
+
     inputs: TextInputs
     normalize: bool | None = None
 
@@ -29,17 +59,24 @@ class SummarizationRequest(_Request):
     """The seed's request (`text`), or `inputs` like the other tasks."""
 
     text: TextInputs | None = None
-    inputs: TextInputs | None = None
+    inputs: TextInputs | None = Field(default=None, validate_default=True)
     max_length: Annotated[int, Field(ge=1, le=4096)] = 50
     min_length: Annotated[int, Field(ge=0, le=4096)] = 25
 
-    @model_validator(mode="after")
-    def _one_source(self) -> SummarizationRequest:
-        if (self.text is None) == (self.inputs is None):
+    @field_validator("inputs")
+    @classmethod
+    def _one_source(cls, value: Any, info: ValidationInfo) -> Any:
+        has_text = info.data.get("text") is not None
+        if has_text == (value is not None):
             raise ValueError("give exactly one of text or inputs")
-        if self.min_length > self.max_length:
-            raise ValueError("min_length must not exceed max_length")
-        return self
+        return value
+
+    @field_validator("min_length")
+    @classmethod
+    def _not_above_max(cls, value: int, info: ValidationInfo) -> int:
+        if value > info.data.get("max_length", value):
+            raise ValueError("must not exceed max_length")
+        return value
 
     @property
     def texts(self) -> list[str]:
@@ -52,6 +89,10 @@ class SummarizationRequest(_Request):
         return isinstance(self.text if self.text is not None else self.inputs, str)
 
 
+class SummarizationResponse(BaseModel):
+    summary: str
+
+
 class ClassificationRequest(_Request):
     inputs: TextInputs
     top_k: Annotated[int, Field(ge=1)] | None = 1
@@ -60,13 +101,19 @@ class ClassificationRequest(_Request):
 class ImageRequest(_Request):
     """Images as base64 (optionally a data: URL) or s3:// URIs."""
 
-    inputs: NonEmptyText | Annotated[list[NonEmptyText], Field(min_length=1)]
+    inputs: TextInputs
     top_k: Annotated[int, Field(ge=1)] | None = 5
 
 
 class Label(BaseModel):
     label: str
     score: float
+
+
+class PredictionsResponse(BaseModel):
+    """text- and image-classification: per input, labels by descending score."""
+
+    predictions: list[list[Label]]
 
 
 class ErrorBody(BaseModel):

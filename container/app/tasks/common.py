@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from app.errors import InputError
 
@@ -23,3 +24,12 @@ def require_files(model_dir: Path, *names: str) -> None:
     for name in names:
         if not (model_dir / name).exists():
             raise FileNotFoundError(f"{model_dir / name} is missing")
+
+
+def input_limit(tokenizer: Any, config: Any) -> int:
+    """Truncation length: the tokenizer's declared limit, else the model's positions, else 512."""
+    declared = getattr(tokenizer, "model_max_length", None)
+    if declared and declared < 1_000_000:
+        return int(declared)
+    positions = getattr(config, "max_position_embeddings", None)
+    return int(positions) if positions else 512

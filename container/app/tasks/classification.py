@@ -1,0 +1,78 @@
+"""text-classification: labels with scores, top_k per input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from app.model import Runtime
+from app.schemas import ClassificationRequest
+from app.tasks.common import input_limit, parse_text
+
+
+@dataclass(frozen=True)
+class ClassificationItem:
+    text: str
+    top_k: int | None
+
+
+def top_labels(scores: torch.Tensor, id2label: dict[int, str], top_k: int | None) -> list[dict]:
+    """Labels sorted by score, at most top_k (all when None)."""
+    k = scores.numel() if top_k is None else min(top_k, scores.numel())
+    values, indexes = scores.topk(k)
+    return [
+        {"label": id2label.get(int(i), str(int(i))), "score": float(v)}
+        for v, i in zip(values.tolist(), indexes.tolist(), strict=True)
+    ]
+
+
+class ClassificationHandler:
+    task = "text-classification"
+    request_model: type[BaseModel] = ClassificationRequest
+    content_types = frozenset({"text/plain"})
+
+    def setup(self, model_dir: Path, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, dtype=runtime.dtype, trust_remote_code=False
+        )
+        self.model.to(runtime.device).eval()
+        self.max_input = input_limit(self.tokenizer, self.model.config)
+        self.id2label = {int(k): v for k, v in self.model.config.id2label.items()}
+        self.multi_label = self.model.config.problem_type == "multi_label_classification"
+
+    def parse(self, body: bytes, content_type: str) -> BaseModel:
+        return ClassificationRequest(inputs=parse_text(body))
+
+    def decode(self, request: BaseModel) -> list[ClassificationItem]:
+        assert isinstance(request, ClassificationRequest)
+        texts = [request.inputs] if isinstance(request.inputs, str) else request.inputs
+        return [ClassificationItem(text, request.top_k) for text in texts]
+
+    def predict(self, items: list[ClassificationItem]) -> list[list[dict]]:
+        enc = self.tokenizer(
+            [item.text for item in items],
+            padding=True,
+            truncation=True,
+            max_length=self.max_input,
+            return_tensors="pt",
+        ).to(self.runtime.device)
+        with torch.inference_mode():
+            logits = self.model(**enc).logits.float()
+            scores = logits.sigmoid() if self.multi_label else logits.softmax(-1)
+        return [
+            top_labels(row, self.id2label, item.top_k)
+            for row, item in zip(scores.cpu(), items, strict=True)
+        ]
+
+    def encode(self, request: BaseModel, outputs: list[list[dict]]) -> dict[str, Any]:
+        return {"predictions": outputs}
+
+    def warmup_request(self) -> BaseModel:
+        return ClassificationRequest(inputs=["warm-up", "another warm-up sentence"])
