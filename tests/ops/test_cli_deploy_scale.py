@@ -1,0 +1,74 @@
+"""`smconsole deploy` and `smconsole scale` end to end against moto over HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from smconsole.cli import main
+from smconsole.session import AwsSession
+
+
+def cli(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str, str]:
+    code = main([*args, "--endpoint-url", url])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_deploy_dry_run_then_deploy_then_scale(capsys: pytest.CaptureFixture[str], moto_url: str,
+                                               moto_session: AwsSession,
+                                               demo_spec_path: Path) -> None:
+    code, out, _ = cli(capsys, moto_url, "deploy", str(demo_spec_path), "--dry-run")
+    assert code == 0 and out.startswith("create endpoint smconsole-demo")
+    assert moto_session.client("sagemaker").list_endpoints()["Endpoints"] == []
+
+    code, out, err = cli(capsys, moto_url, "deploy", str(demo_spec_path), "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["ok"] and answer["result"]["status"] == "InService"
+
+    code, out, _ = cli(capsys, moto_url, "scale", "smconsole-demo", "--min", "1", "--max", "3",
+                       "--dry-run")
+    assert out.splitlines()[0] == (
+        "~ target endpoint/smconsole-demo/variant/AllTraffic: 0..2 -> 1..3")
+
+    code, out, _ = cli(capsys, moto_url, "scale", "smconsole-demo", "--min", "1", "--max", "3",
+                       "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["applied"]
+    assert answer["after"]["target"]["min_capacity"] == 1
+
+    code, out, _ = cli(capsys, moto_url, "scale", "smconsole-demo", "--show")
+    assert "target: 1..3" in out and "policy scale-out-from-zero" in out
+    assert "alarm smconsole-demo-AllTraffic-HasBacklogWithoutCapacity" in out
+
+
+def test_bad_edit_is_one_line_and_changes_nothing(capsys: pytest.CaptureFixture[str],
+                                                  moto_url: str, demo_spec_path: Path) -> None:
+    cli(capsys, moto_url, "deploy", str(demo_spec_path), "--json")
+    code, out, err = cli(capsys, moto_url, "scale", "smconsole-demo", "--min", "3", "--max", "2")
+    assert code == 2 and err == "smconsole: min capacity 3 exceeds max capacity 2\n"
+    code, out, _ = cli(capsys, moto_url, "scale", "smconsole-demo", "--show")
+    assert "target: 0..2" in out
+
+
+def test_scale_with_policy_file(capsys: pytest.CaptureFixture[str], moto_url: str,
+                                demo_spec_path: Path, tmp_path: Path) -> None:
+    cli(capsys, moto_url, "deploy", str(demo_spec_path), "--json")
+    policy = tmp_path / "p.yaml"
+    policy.write_text("target_tracking:\n  - metric: ApproximateAgeOfOldestRequest\n"
+                      "    target: 60\n")
+    code, out, _ = cli(capsys, moto_url, "scale", "smconsole-demo", "--policy", str(policy))
+    assert code == 0
+    assert "+ policy track-ApproximateAgeOfOldestRequest" in out
+    assert "- policy scale-out-from-zero" in out and "applied" in out
+
+
+def test_bad_spec_is_located_and_nothing_is_called(capsys: pytest.CaptureFixture[str],
+                                                   moto_url: str, tmp_path: Path) -> None:
+    spec = tmp_path / "d.yaml"
+    spec.write_text("name: x\nmodel: {}\n")
+    code, _, err = cli(capsys, moto_url, "deploy", str(spec))
+    assert code == 2
+    assert f"{spec}:2: model.image:" in err
