@@ -13,6 +13,9 @@ def run_tui(args: argparse.Namespace) -> int:
         from smconsole.local.control import ensure_demo_endpoint
 
         ensure_demo_endpoint(session)
+    from smconsole.services.registry import Services
     from smconsole.ui.app import run_app
+    from smconsole.ui.settings import ConsoleSettings
 
-    return run_app(session)
+    services = Services.build(session)
+    return run_app(services, ConsoleSettings(read_only=session.read_only))

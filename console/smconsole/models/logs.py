@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import Enum
+
+from smconsole import errors
 
 _LEVEL = re.compile(
     r"\b(CRITICAL|FATAL|ERROR|WARNING|WARN|INFO|DEBUG|TRACE)\b|\"level\"\s*:\s*\"(\w+)\"",
     re.IGNORECASE,
 )
 _CANONICAL = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+
+
+_SINCE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime | None = None) -> int:
+    """'5m', '1h', '2d' or an ISO time → ms since the epoch; a bad value says what it wanted."""
+    now = now or datetime.now(UTC)
+    found = _SINCE.match(text)
+    if found:
+        delta = timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+        return int((now - delta).timestamp() * 1000)
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise errors.SmconsoleError(
+            f"since {text!r}: expected a duration like 5m, 1h, 2d or an ISO time"
+        ) from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # a bare ISO time means the operator's local time
+    return int(when.timestamp() * 1000)
 
 
 def log_group_for(endpoint: str) -> str:

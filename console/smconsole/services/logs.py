@@ -7,15 +7,21 @@ limiter keeps every tail together under FilterLogEvents' account-wide TPS.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from smconsole import errors
-from smconsole.models.logs import LogBatch, LogEvent, TailState, TailStatus, log_group_for
+from smconsole.models.logs import (
+    LogBatch,
+    LogEvent,
+    TailState,
+    TailStatus,
+    log_group_for,
+    parse_since,
+)
 from smconsole.session import AwsSession, aws_errors
 
 # 5/s is the lowest regional FilterLogEvents quota; it is account-wide, so one console stays there.
@@ -25,30 +31,9 @@ IDLE_INTERVAL = 1.5
 LOOKBACK_MS = 2_000  # re-read a little behind the newest event: other streams ingest late
 MISSING_INTERVAL = 5.0
 MAX_BACKOFF = 30.0
+__all__ = ["LogsService", "RateLimiter", "parse_since"]
 LIVE_SESSION_LIMIT = 3 * 3600 - 5 * 60  # reconnect before Live Tail's 3-hour cut-off
 EMPTY_CHECK_EVERY = 10
-
-_SINCE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(text: str, now: datetime | None = None) -> int:
-    """'5m', '1h', '2d' or an ISO time → ms since the epoch; a bad value says what it wanted."""
-    now = now or datetime.now(UTC)
-    found = _SINCE.match(text)
-    if found:
-        delta = timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
-        return int((now - delta).timestamp() * 1000)
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise errors.SmconsoleError(
-            f"--since {text!r}: expected a duration like 5m, 1h, 2d or an ISO time"
-        ) from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # a bare ISO time means the operator's local time
-    return int(when.timestamp() * 1000)
-
 
 class RateLimiter:
     """A token bucket shared by threads; `acquire` waits (via the injected sleep) for a token."""

@@ -1,0 +1,327 @@
+"""The endpoints table: every endpoint, refreshed in the background, filtered and sorted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from smconsole.models.endpoints import Endpoint
+from smconsole.ui import formatting as fmt
+from smconsole.ui.messages import EndpointDeleted, EndpointsDescribed, EndpointsListed
+from smconsole.ui.screens.modals import ConfirmDeleteScreen
+
+if TYPE_CHECKING:
+    from smconsole.ui.protocols import ServicesApi
+    from smconsole.ui.settings import ConsoleSettings
+
+COLUMNS = (
+    ("name", "Name"), ("status", "Status"), ("instance", "Instance type"),
+    ("instances", "Cur/Des"), ("kind", "Kind"), ("created", "Created"),
+    ("modified", "Last modified"),
+)
+SORT_KEYS = {
+    "name": lambda e: e.name,
+    "status": lambda e: (e.status, e.name),
+    "instance": lambda e: (e.instance_type or "", e.name),
+    "instances": lambda e: (e.current_instances or 0, e.desired_instances or 0, e.name),
+    "kind": lambda e: (e.kind, e.name),
+    "created": lambda e: (e.created.timestamp() if e.created else 0, e.name),
+    "modified": lambda e: (e.last_modified.timestamp() if e.last_modified else 0, e.name),
+}
+STATUS_FILTERS = (None, "InService", "Creating", "Updating", "Failed", "Deleting", "OutOfService")
+# Above this many row changes a rebuild beats row-by-row edits.
+REBUILD_THRESHOLD = 200
+
+
+class EndpointsScreen(Screen[None]):
+    """All endpoints; Enter opens one, `l` its logs, `d` deletes it."""
+
+    AREA = "endpoints"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail", id="endpoints.open"),
+        Binding("l", "logs", "Logs", id="endpoints.logs"),
+        Binding("r", "refresh", "Refresh", id="endpoints.refresh"),
+        Binding("slash", "filter", "Filter", id="endpoints.filter"),
+        Binding("f", "status_filter", "Status", id="endpoints.status_filter"),
+        Binding("s", "sort", "Sort", id="endpoints.sort"),
+        Binding("S", "reverse", "Reverse", id="endpoints.reverse", show=False),
+        Binding("d", "delete", "Delete", id="endpoints.delete"),
+        Binding("escape", "close_filter", "Close filter", show=False),
+    ]
+    MUTATING = frozenset({"delete"})
+
+    def __init__(self, services: ServicesApi, settings: ConsoleSettings) -> None:
+        super().__init__(id="endpoints-screen")
+        self.services = services
+        self.settings = settings
+        self.endpoints: dict[str, Endpoint] = {}
+        self.filter_text = ""
+        self.status_filter: str | None = None
+        self.sort_column = "name"
+        self.sort_reverse = False
+        self.loaded = False
+        self._loading = False
+        self._shown: dict[str, tuple[object, ...]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="endpoints-filter-bar", classes="prompt-bar"):
+            yield Static("/", classes="prompt-label")
+            yield Input(placeholder="filter by name", id="endpoints-filter")
+        yield DataTable(id="endpoints-table", cursor_type="row", zebra_stripes=True)
+        yield Static("loading endpoints…", id="endpoints-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        self.query_one("#endpoints-filter-bar").display = False
+        table.focus()
+        self.load_endpoints()
+        self.set_interval(self.settings.refresh_seconds, self._tick, name="endpoints-refresh")
+        self.set_interval(1.0, self._tick_elapsed, name="endpoints-elapsed")
+
+    # ---- loading --------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        # Skip when hidden or when the previous refresh is still running: never overlap.
+        if self.is_current and not self._loading:
+            self.load_endpoints()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
+    def load_endpoints(self) -> None:
+        self._loading = True
+        try:
+            api = self.services.endpoints
+            listed = [e for page in api.iter_pages() for e in page]
+            self.post_message(EndpointsListed(listed))
+            stale = api.stale(listed)
+            chunk = max(1, self.settings.describe_chunk)
+            for start in range(0, len(stale), chunk):
+                self.post_message(EndpointsDescribed(api.describe_many(stale[start:start + chunk])))
+        finally:
+            self._loading = False
+
+    @on(EndpointsListed)
+    def listed(self, message: EndpointsListed) -> None:
+        fresh: dict[str, Endpoint] = {}
+        for endpoint in message.endpoints:
+            known = self.endpoints.get(endpoint.name)
+            # A listing without describe fields keeps the last describe until a new one lands.
+            if not endpoint.described and known is not None and known.described \
+                    and known.last_modified == endpoint.last_modified:
+                endpoint = endpoint.merged(known)
+            fresh[endpoint.name] = endpoint
+        self.endpoints = fresh
+        self.loaded = True
+        self._sync()
+
+    @on(EndpointsDescribed)
+    def described(self, message: EndpointsDescribed) -> None:
+        for endpoint in message.endpoints:
+            if endpoint.name in self.endpoints:
+                self.endpoints[endpoint.name] = self.endpoints[endpoint.name].merged(endpoint) \
+                    if endpoint.status == self.endpoints[endpoint.name].status else endpoint
+        self._sync()
+
+    # ---- the table ------------------------------------------------------------------------
+
+    def visible(self) -> list[Endpoint]:
+        text = self.filter_text.lower()
+        rows = [
+            e for e in self.endpoints.values()
+            if (not text or text in e.name.lower())
+            and (self.status_filter is None or e.status == self.status_filter)
+        ]
+        rows.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+        return rows
+
+    def _cells(self, endpoint: Endpoint) -> tuple[object, ...]:
+        now = self.settings.clock()
+        return (
+            endpoint.name, fmt.status_text(endpoint, now), endpoint.instance_type or "",
+            f"{fmt.count(endpoint.current_instances)}/{fmt.count(endpoint.desired_instances)}",
+            endpoint.kind, fmt.when(endpoint.created), fmt.when(endpoint.last_modified),
+        )
+
+    def _sync(self) -> None:
+        """Make the table show `visible()` in order, editing rows by key so the cursor stays."""
+        table = self.query_one(DataTable)
+        wanted = self.visible()
+        cursor = self.selected_name()
+        wanted_names = [e.name for e in wanted]
+        gone = [name for name in self._shown if name not in set(wanted_names)]
+        added = [e for e in wanted if e.name not in self._shown]
+        if len(gone) + len(added) > REBUILD_THRESHOLD or not self._shown:
+            table.clear()
+            self._shown = {e.name: self._cells(e) for e in wanted}
+            if wanted:
+                _add_rows(table, [(e.name, self._shown[e.name]) for e in wanted])
+        else:
+            for name in gone:
+                table.remove_row(name)
+                del self._shown[name]
+            for endpoint in wanted:
+                cells = self._cells(endpoint)
+                before = self._shown.get(endpoint.name)
+                if before is None:
+                    continue
+                if before != cells:
+                    for (key, _), old, new in zip(COLUMNS, before, cells, strict=True):
+                        if old != new:
+                            table.update_cell(endpoint.name, key, new)
+                    self._shown[endpoint.name] = cells
+            if added:
+                _add_rows(table, [(e.name, self._cells(e)) for e in added])
+                for e in added:
+                    self._shown[e.name] = self._cells(e)
+            order = {name: i for i, name in enumerate(wanted_names)}
+            if [str(r.key.value) for r in table.ordered_rows] != wanted_names:
+                table.sort("name", key=lambda name: order[str(name)])
+        if cursor is not None and cursor in self._shown:
+            table.move_cursor(row=table.get_row_index(cursor), animate=False)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        total = len(self.endpoints)
+        shown = len(self._shown)
+        parts = [f"{shown} of {total} endpoints" if shown != total else f"{total} endpoints"]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text!r}")
+        if self.status_filter:
+            parts.append(f"status: {self.status_filter}")
+        parts.append(f"sort: {self.sort_column} {'↓' if self.sort_reverse else '↑'}")
+        pending = sum(1 for e in self.endpoints.values() if not e.described)
+        if pending:
+            parts.append(f"describing {pending}…")
+        if self.settings.read_only:
+            parts.append("read-only")
+        self.query_one("#endpoints-status", Static).update(" · ".join(parts))
+
+    def _tick_elapsed(self) -> None:
+        if not self.is_current:
+            return
+        table = self.query_one(DataTable)
+        now = self.settings.clock()
+        for name in self._shown:
+            endpoint = self.endpoints.get(name)
+            if endpoint is not None and endpoint.is_transitional:
+                table.update_cell(name, "status", fmt.status_text(endpoint, now))
+
+    def selected_name(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # noqa: BLE001 - an empty or shrinking table has no cursor row
+            return None
+        return str(key.value) if key.value is not None else None
+
+    # ---- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MUTATING and self.settings.read_only:
+            return None
+        if action == "close_filter":
+            return bool(self.query_one("#endpoints-filter-bar").display)
+        return True
+
+    @on(DataTable.RowSelected, "#endpoints-table")
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.app.open_detail(name)  # type: ignore[attr-defined]
+
+    def action_logs(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.app.open_logs(name)  # type: ignore[attr-defined]
+
+    def action_refresh(self) -> None:
+        self.load_endpoints()
+
+    def action_filter(self) -> None:
+        bar = self.query_one("#endpoints-filter-bar")
+        bar.display = True
+        self.query_one("#endpoints-filter", Input).focus()
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#endpoints-filter", Input)
+        box.value = ""
+        self.query_one("#endpoints-filter-bar").display = False
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#endpoints-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._sync()
+
+    @on(Input.Submitted, "#endpoints-filter")
+    def filter_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_status_filter(self) -> None:
+        index = STATUS_FILTERS.index(self.status_filter)
+        self.status_filter = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
+        self._sync()
+
+    def action_sort(self) -> None:
+        keys = [key for key, _ in COLUMNS]
+        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self._sync()
+
+    def action_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._sync()
+
+    @on(DataTable.HeaderSelected, "#endpoints-table")
+    def header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        if key == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = key, False
+        self._sync()
+
+    def action_delete(self) -> None:
+        name = self.selected_name()
+        if not name:
+            return
+        if self.settings.read_only:
+            self.notify("read-only: delete is disabled", severity="warning")
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.delete_endpoint(name)
+
+        self.app.push_screen(ConfirmDeleteScreen(name), confirmed)
+
+    @work(thread=True, exit_on_error=False, group="endpoints-delete")
+    def delete_endpoint(self, name: str) -> None:
+        self.services.endpoints.delete(name)
+        self.post_message(EndpointDeleted(name))
+
+    @on(EndpointDeleted)
+    def deleted(self, message: EndpointDeleted) -> None:
+        self.notify(f"deleting {message.name}")
+        self.load_endpoints()
+
+
+def _add_rows(table: DataTable[object], rows: list[tuple[str, tuple[object, ...]]]) -> None:
+    # One add_row per row is what DataTable offers with keys; it only marks dimensions dirty,
+    # so the cost is one layout for the whole batch.
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
+

@@ -1,0 +1,364 @@
+"""Tail one endpoint's logs: follow, pause, filters, search, toggles, save."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from smconsole.models.logs import LogBatch, LogEvent, TailState, TailStatus, parse_since
+from smconsole.ui.messages import LogBatchArrived, TailFailed
+from smconsole.ui.screens.modals import PromptScreen
+from smconsole.ui.widgets.log_view import LogView
+
+if TYPE_CHECKING:
+    from smconsole.ui.protocols import LogsApi, ServicesApi
+    from smconsole.ui.settings import ConsoleSettings
+
+QUIET_STATES = {TailState.STREAMING, TailState.CAUGHT_UP}
+PROMPTS = {"search": "search", "include": "show only lines containing",
+           "exclude": "hide lines containing"}
+
+
+class TailThread(threading.Thread):
+    """Runs one tail to completion (or until stopped), posting each batch to the screen.
+
+    Its own thread, not a worker: worker threads are a small shared pool and a tail never ends.
+    """
+
+    def __init__(self, screen: LogsScreen, logs: LogsApi, generation: int, *,
+                 stream: str | None, since_ms: int | None, pattern: str | None) -> None:
+        super().__init__(name=f"tail-{screen.endpoint_name}-{generation}", daemon=True)
+        self.screen = screen
+        self.logs = logs
+        self.generation = generation
+        self.stream = stream
+        self.since_ms = since_ms
+        self.pattern = pattern
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            batches = self.logs.tail(
+                self.screen.endpoint_name, stream=self.stream, since_ms=self.since_ms,
+                filter_pattern=self.pattern, follow=True, stop=self.stop_event,
+            )
+            for batch in batches:
+                if self.stop_event.is_set():
+                    break
+                self.screen.post_message(LogBatchArrived(batch, self.generation))
+        except Exception as exc:  # noqa: BLE001 - reported on screen, never a dead thread
+            self.screen.post_message(TailFailed(str(exc) or type(exc).__name__, self.generation))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+class LogsScreen(Screen[None]):
+    AREA = "logs"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "pause", "Pause", id="logs.pause"),
+        Binding("f", "follow", "Follow", id="logs.follow"),
+        Binding("slash", "search", "Search", id="logs.search"),
+        Binding("n", "next_match", "Next", id="logs.next"),
+        Binding("N", "previous_match", "Prev", id="logs.previous"),
+        Binding("i", "include", "Include", id="logs.include"),
+        Binding("x", "exclude", "Exclude", id="logs.exclude"),
+        Binding("h", "hide_ping", "Hide /ping", id="logs.hide_ping"),
+        Binding("F", "pattern", "Pattern", id="logs.pattern"),
+        Binding("s", "stream", "Stream", id="logs.stream"),
+        Binding("J", "json", "JSON", id="logs.json"),
+        Binding("w", "wrap", "Wrap", id="logs.wrap"),
+        Binding("t", "timestamps", "Time", id="logs.timestamps"),
+        Binding("c", "stream_column", "Stream col", id="logs.stream_column", show=False),
+        Binding("ctrl+s", "save", "Save", id="logs.save"),
+        Binding("G", "bottom", "Bottom", id="logs.bottom", show=False),
+        Binding("g", "top", "Top", id="logs.top", show=False),
+        Binding("escape", "close_prompt", "Close", show=False),
+    ]
+
+    def __init__(
+        self, services: ServicesApi, settings: ConsoleSettings, name: str, *,
+        stream: str | None = None, since_ms: int | None = None, pattern: str | None = None,
+        start_tail: bool = True,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.settings = settings
+        self.endpoint_name = name
+        self.stream = stream
+        self.since_ms = since_ms
+        self.pattern = pattern
+        self.paused = False
+        self.pending: list[LogEvent] = []
+        self.pending_dropped = 0
+        self.sampled = 0
+        self.status = TailStatus(TailState.STARTING)
+        self.streams: list[str] = []
+        self.prompt_mode: str | None = None
+        self.search_term = ""
+        self._generation = 0
+        self._thread: TailThread | None = None
+        self._start_tail = start_tail
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="logs-status", classes="status-line")
+        yield LogView(max_lines=self.settings.log_max_lines, id="log-view")
+        with Horizontal(id="logs-prompt-bar", classes="prompt-bar"):
+            yield Static("/", id="logs-prompt-label", classes="prompt-label")
+            yield Input(id="logs-prompt")
+        yield Footer()
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one(LogView)
+
+    def on_mount(self) -> None:
+        self.query_one("#logs-prompt-bar").display = False
+        self.view.focus()
+        if self._start_tail:
+            self.restart_tail()
+            self.load_streams()
+        self._update_status()
+
+    def on_unmount(self) -> None:
+        self.stop_tail()
+
+    # ---- the tail -------------------------------------------------------------------------
+
+    def restart_tail(self) -> None:
+        """(Re)start the tail with the current stream and server-side pattern."""
+        self.stop_tail()
+        self._generation += 1
+        self.view.clear()
+        self.pending.clear()
+        self.sampled = 0
+        self.status = TailStatus(TailState.STARTING)
+        since = self.since_ms
+        if since is None:
+            now = datetime.fromtimestamp(self.settings.clock()).astimezone()
+            since = parse_since(self.settings.log_since, now)
+        self._thread = TailThread(self, self.services.logs, self._generation, stream=self.stream,
+                                  since_ms=since, pattern=self.pattern)
+        self._thread.start()
+        self._update_status()
+
+    def stop_tail(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+
+    @work(thread=True, exit_on_error=False, group="logs-streams")
+    def load_streams(self) -> None:
+        streams = self.services.logs.streams(self.endpoint_name)
+        self.app.call_from_thread(setattr, self, "streams", streams)
+
+    @on(LogBatchArrived)
+    def batch_arrived(self, message: LogBatchArrived) -> None:
+        if message.generation != self._generation:
+            return  # a batch from a tail already replaced
+        self.ingest(message.batch)
+
+    def ingest(self, batch: LogBatch) -> None:
+        """Add one batch: shown now, or held (bounded) while paused."""
+        self.status = batch.status
+        self.sampled += batch.sampled
+        if batch.events:
+            if self.paused:
+                self.pending.extend(batch.events)
+                excess = len(self.pending) - self.settings.log_max_lines
+                if excess > 0:
+                    del self.pending[:excess]
+                    self.pending_dropped += excess
+            else:
+                self.view.append(batch.events)
+        self._update_status()
+
+    @on(TailFailed)
+    def tail_failed(self, message: TailFailed) -> None:
+        if message.generation == self._generation:
+            self.status = TailStatus(TailState.ERROR, message.error)
+            self.notify(f"log tail stopped: {message.error}", severity="error")
+            self._update_status()
+
+    def _update_status(self) -> None:
+        view = self.view
+        state = self.status
+        colour = "green" if state.state in QUIET_STATES else (
+            "yellow" if state.state in (TailState.STARTING, TailState.EMPTY_GROUP,
+                                        TailState.THROTTLED) else "red")
+        parts = [
+            f"[b]{escape(self.endpoint_name)}[/b]",
+            f"stream: {escape(self.stream or 'all')}",
+            f"[{colour}]{escape(str(state))}[/]",
+            "[yellow]PAUSED[/] " + (f"({len(self.pending):,} waiting)" if self.pending else "")
+            if self.paused else ("follow" if view.follow else "[dim]follow off[/]"),
+            f"{view.event_count:,} lines",
+        ]
+        if self.pattern:
+            parts.append(f"pattern: {escape(self.pattern)!r}")
+        if view.include:
+            parts.append(f"+{escape(view.include)!r}")
+        if view.exclude:
+            parts.append(f"-{escape(view.exclude)!r}")
+        if view.hide_ping:
+            parts.append("/ping hidden")
+        dropped = view.dropped + self.pending_dropped
+        if dropped:
+            parts.append(f"[yellow]dropped {dropped:,} (ring {self.settings.log_max_lines:,})[/]")
+        if self.sampled:
+            parts.append(f"[yellow]sampled updates {self.sampled:,}[/]")
+        if self.search_term:
+            where = view.match_line
+            parts.append(f"search {escape(self.search_term)!r}"
+                         + (f" @ line {where + 1:,}" if where is not None else " (no match)"))
+        self.query_one("#logs-status", Static).update(" · ".join(parts))
+
+    # ---- prompt bar (search, include, exclude) --------------------------------------------
+
+    def _open_prompt(self, mode: str, value: str = "") -> None:
+        self.prompt_mode = mode
+        self.query_one("#logs-prompt-bar").display = True
+        self.query_one("#logs-prompt-label", Static).update(f"{PROMPTS[mode]}: ")
+        box = self.query_one("#logs-prompt", Input)
+        box.value = value
+        box.focus()
+
+    def _close_prompt_bar(self) -> None:
+        self.prompt_mode = None
+        self.query_one("#logs-prompt-bar").display = False
+        self.view.focus()
+
+    @on(Input.Changed, "#logs-prompt")
+    def prompt_changed(self, event: Input.Changed) -> None:
+        if self.prompt_mode == "search":
+            # Incremental: every keystroke moves to the first match at or after the view.
+            self.search_term = event.value
+            self.view.search(event.value)
+            self._update_status()
+
+    @on(Input.Submitted, "#logs-prompt")
+    def prompt_submitted(self, event: Input.Submitted) -> None:
+        mode = self.prompt_mode
+        if mode == "include":
+            self.view.set_filters(include=event.value.strip())
+        elif mode == "exclude":
+            self.view.set_filters(exclude=event.value.strip())
+        self._close_prompt_bar()
+        self._update_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_prompt":
+            return self.prompt_mode is not None
+        return True
+
+    def action_close_prompt(self) -> None:
+        if self.prompt_mode == "search":
+            self.search_term = ""
+            self.view.search("")
+        self._close_prompt_bar()
+        self._update_status()
+
+    # ---- actions --------------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.pending:
+            held, self.pending = self.pending, []
+            self.view.append(held)
+        self.notify("paused" if self.paused else "resumed", timeout=1.5)
+        self._update_status()
+
+    def action_follow(self) -> None:
+        self.view.follow = not self.view.follow
+        self._update_status()
+
+    def action_search(self) -> None:
+        self._open_prompt("search", self.search_term)
+
+    def action_next_match(self) -> None:
+        if not self.view.next_match(True) and self.search_term:
+            self.notify(f"{self.search_term!r} not found", severity="warning", timeout=2)
+        self._update_status()
+
+    def action_previous_match(self) -> None:
+        if not self.view.next_match(False) and self.search_term:
+            self.notify(f"{self.search_term!r} not found", severity="warning", timeout=2)
+        self._update_status()
+
+    def action_include(self) -> None:
+        self._open_prompt("include", self.view.include)
+
+    def action_exclude(self) -> None:
+        self._open_prompt("exclude", self.view.exclude)
+
+    def action_hide_ping(self) -> None:
+        self.view.set_filters(hide_ping=not self.view.hide_ping)
+        self._update_status()
+
+    def action_pattern(self) -> None:
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            self.pattern = value.strip() or None
+            self.restart_tail()
+
+        self.app.push_screen(
+            PromptScreen("CloudWatch filter pattern (server-side; empty clears)",
+                         self.pattern or "", 'e.g. ERROR or "Traceback"'),
+            chosen,
+        )
+
+    def action_stream(self) -> None:
+        choices: list[str | None] = [None, *self.streams]
+        at = choices.index(self.stream) if self.stream in choices else 0
+        self.stream = choices[(at + 1) % len(choices)]
+        if len(choices) == 1:
+            self.notify("no streams listed yet", severity="warning", timeout=2)
+        self.restart_tail()
+
+    def action_json(self) -> None:
+        self.view.pretty_json = not self.view.pretty_json
+
+    def action_wrap(self) -> None:
+        self.view.wrap = not self.view.wrap
+
+    def action_timestamps(self) -> None:
+        self.view.show_timestamps = not self.view.show_timestamps
+
+    def action_stream_column(self) -> None:
+        self.view.show_stream = not self.view.show_stream
+
+    def action_bottom(self) -> None:
+        self.view.follow = True
+        self._update_status()
+
+    def action_top(self) -> None:
+        self.view.follow = False
+        self.view.scroll_home(animate=False)
+        self._update_status()
+
+    def action_save(self) -> None:
+        stamp = datetime.fromtimestamp(self.settings.clock()).strftime("%Y%m%d-%H%M%S")
+        default = str(Path.cwd() / f"{self.endpoint_name}-{stamp}.log")
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.save_buffer(Path(value).expanduser())
+
+        self.app.push_screen(PromptScreen("save the buffer to", default), chosen)
+
+    def save_buffer(self, path: Path) -> None:
+        lines = self.view.plain_lines()
+        path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+        self.notify(f"saved {len(lines):,} lines to {path}")

@@ -1,0 +1,356 @@
+"""A bounded, filterable, searchable log view that renders only the lines on screen.
+
+Events live in a ring (a list with a moving head, compacted now and then); display rows are
+derived from events by the current filters, JSON and wrap settings, so a burst costs one list
+extend per batch and a toggle costs one pass over the ring.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from smconsole.models.logs import LogEvent
+
+LEVEL_STYLES = {
+    "CRITICAL": Style(color="bright_red", bold=True),
+    "ERROR": Style(color="red"),
+    "WARNING": Style(color="yellow"),
+    "INFO": Style(),
+    "DEBUG": Style(color="bright_black"),
+    "TRACE": Style(color="bright_black", dim=True),
+}
+TIMESTAMP_STYLE = Style(color="cyan", dim=True)
+STREAM_STYLE = Style(color="magenta")
+MATCH_STYLE = Style(color="black", bgcolor="yellow")
+CURRENT_MATCH_STYLE = Style(color="black", bgcolor="bright_green", bold=True)
+# Health checks: SageMaker pings every few seconds and buries everything else.
+PING_NOISE = re.compile(r"(GET|\"GET) /ping\b|/ping HTTP")
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    event: LogEvent
+    text: str
+
+
+class LogView(ScrollView, can_focus=True):
+    """Log lines with level colours, timestamps, stream column, filters, search and a ring."""
+
+    show_timestamps: reactive[bool] = reactive(True)
+    show_stream: reactive[bool] = reactive(True)
+    wrap: reactive[bool] = reactive(False)
+    pretty_json: reactive[bool] = reactive(False)
+    follow: reactive[bool] = reactive(True)
+
+    def __init__(
+        self, *, max_lines: int = 100_000, time_format: Callable[[int], str] | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.max_lines = max_lines
+        self._events: list[LogEvent] = []
+        self._head = 0  # events before this index have left the ring
+        self._rows: list[_Row] = []
+        self._row_head = 0
+        self._width = 0
+        self._stream_width = 0
+        self.dropped = 0
+        self.include: str = ""
+        self.exclude: str = ""
+        self.hide_ping = False
+        self._search: re.Pattern[str] | None = None
+        self._match_row: int | None = None  # absolute row index of the current match
+        self._time_format = time_format or _local_time
+
+    # ---- data in -------------------------------------------------------------------------
+
+    @property
+    def event_count(self) -> int:
+        return len(self._events) - self._head
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows) - self._row_head
+
+    def events(self) -> list[LogEvent]:
+        return self._events[self._head:]
+
+    def append(self, events: Iterable[LogEvent]) -> None:
+        """Add a batch in time order; the oldest leave once the ring is full."""
+        new = list(events)
+        if not new:
+            return
+        at_end = self.is_vertical_scroll_end
+        self._events.extend(new)
+        for event in new:
+            if len(event.stream) > self._stream_width:
+                self._stream_width = min(28, len(event.stream))
+        rows = self._rows_for(new)
+        self._rows.extend(rows)
+        width = max((len(r.text) for r in rows), default=0)
+        self._width = max(self._width, width)
+        self._evict()
+        self._update_virtual_size()
+        if self.follow and (at_end or self.row_count <= self.size.height):
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.refresh()
+
+    def clear(self) -> None:
+        self._events, self._rows = [], []
+        self._head = self._row_head = 0
+        self._width = 0
+        self.dropped = 0
+        self._match_row = None
+        self._update_virtual_size()
+        self.refresh()
+
+    def _evict(self) -> None:
+        excess = self.event_count - self.max_lines
+        if excess <= 0:
+            return
+        self._head += excess
+        self.dropped += excess
+        gone = self._events[self._head - excess:self._head]
+        gone_ids = {id(e) for e in gone}
+        rows, head = self._rows, self._row_head
+        while head < len(rows) and id(rows[head].event) in gone_ids:
+            head += 1
+        if self._match_row is not None:
+            self._match_row = self._match_row - (head - self._row_head) \
+                if self._match_row >= head else None
+        self._row_head = head
+        # Compact once the dead prefix outweighs the live part: amortised O(1) per event.
+        if self._head > self.max_lines:
+            del self._events[:self._head]
+            self._head = 0
+        if self._row_head > max(self.max_lines, 1024):
+            if self._match_row is not None:
+                self._match_row -= self._row_head
+            del self._rows[:self._row_head]
+            self._row_head = 0
+
+    # ---- derived rows --------------------------------------------------------------------
+
+    def _accepts(self) -> Callable[[LogEvent], bool] | None:
+        include, exclude, hide_ping = self.include.lower(), self.exclude.lower(), self.hide_ping
+        if not (include or exclude or hide_ping):
+            return None
+
+        def accept(event: LogEvent) -> bool:
+            text = event.message
+            if hide_ping and "/ping" in text and PING_NOISE.search(text):
+                return False
+            lowered = text.lower() if include or exclude else text
+            if include and include not in lowered:
+                return False
+            return not (exclude and exclude in lowered)
+
+        return accept
+
+    def _rows_for(self, events: list[LogEvent]) -> list[_Row]:
+        accept = self._accepts()
+        chosen = events if accept is None else [e for e in events if accept(e)]
+        pretty, wrap = self.pretty_json, self.wrap
+        if not pretty and not wrap:
+            rows = []
+            for event in chosen:
+                message = event.message
+                if "\n" in message:
+                    rows.extend(_Row(event, part) for part in message.split("\n"))
+                else:
+                    rows.append(_Row(event, message))
+            return rows
+        width = max(20, self.size.width - self._prefix_width()) if wrap else 0
+        rows = []
+        for event in chosen:
+            for line in _pretty(event.message) if pretty else event.message.split("\n"):
+                if wrap and len(line) > width:
+                    rows.extend(_Row(event, line[i:i + width]) for i in range(0, len(line), width))
+                else:
+                    rows.append(_Row(event, line))
+        return rows
+
+    def rebuild(self) -> None:
+        """Re-derive every row after a filter or display toggle."""
+        keep_end = self.follow and self.is_vertical_scroll_end
+        self._rows = self._rows_for(self.events())
+        self._row_head = 0
+        self._width = max((len(r.text) for r in self._rows), default=0)
+        self._match_row = None
+        self._update_virtual_size()
+        if keep_end or self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def set_filters(self, *, include: str | None = None, exclude: str | None = None,
+                    hide_ping: bool | None = None) -> None:
+        if include is not None:
+            self.include = include
+        if exclude is not None:
+            self.exclude = exclude
+        if hide_ping is not None:
+            self.hide_ping = hide_ping
+        self.rebuild()
+
+    def watch_wrap(self) -> None:
+        if self.is_mounted:
+            self.rebuild()
+
+    def watch_pretty_json(self) -> None:
+        if self.is_mounted:
+            self.rebuild()
+
+    def watch_show_timestamps(self) -> None:
+        self._update_virtual_size()
+        self.refresh()
+
+    def watch_show_stream(self) -> None:
+        self._update_virtual_size()
+        self.refresh()
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow and self.is_mounted:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def on_resize(self) -> None:
+        if self.wrap:
+            self.rebuild()
+
+    def _prefix_width(self) -> int:
+        width = 0
+        if self.show_timestamps:
+            width += len(self._time_format(0)) + 1
+        if self.show_stream and self._stream_width:
+            width += self._stream_width + 1
+        return width
+
+    def _update_virtual_size(self) -> None:
+        width = 0 if self.wrap else self._width + self._prefix_width()
+        self.virtual_size = Size(width, self.row_count)
+
+    # ---- search ---------------------------------------------------------------------------
+
+    def search(self, term: str, *, forward: bool = True, from_current: bool = False) -> bool:
+        """Find `term` (case-insensitive, plain text) and scroll to it; False when absent."""
+        self._search = re.compile(re.escape(term), re.IGNORECASE) if term else None
+        if self._search is None:
+            self._match_row = None
+            self.refresh()
+            return True
+        if from_current and self._match_row is not None:
+            start = self._match_row
+        else:
+            start = self._row_head + (self.scroll_offset.y if forward else self.row_count - 1)
+        return self._seek(start, forward, include_start=True)
+
+    def next_match(self, forward: bool = True) -> bool:
+        if self._search is None:
+            return False
+        start = self._match_row if self._match_row is not None else \
+            self._row_head + self.scroll_offset.y
+        return self._seek(start, forward, include_start=self._match_row is None)
+
+    @property
+    def match_line(self) -> int | None:
+        """The current match's row, counted from the first row in the ring."""
+        return None if self._match_row is None else self._match_row - self._row_head
+
+    def _seek(self, start: int, forward: bool, *, include_start: bool) -> bool:
+        pattern = self._search
+        assert pattern is not None
+        rows, head, end = self._rows, self._row_head, len(self._rows)
+        if end == head:
+            return False
+        span = end - head
+        start = min(max(start, head), end - 1)
+        step = 1 if forward else -1
+        first = 0 if include_start else 1
+        for offset in range(first, span + first):
+            index = head + (start - head + step * offset) % span
+            if pattern.search(rows[index].text):
+                self._match_row = index
+                self.follow = False
+                line = index - head
+                if not (self.scroll_offset.y <= line < self.scroll_offset.y + self.size.height):
+                    self.scroll_to(y=max(0, line - self.size.height // 2), animate=False,
+                                   immediate=True)
+                self.refresh()
+                return True
+        return False
+
+    # ---- output ---------------------------------------------------------------------------
+
+    def plain_lines(self) -> list[str]:
+        """What is shown, as text (for saving the buffer)."""
+        return [self._plain(r) for r in self._rows[self._row_head:]]
+
+    def _plain(self, row: _Row) -> str:
+        parts = []
+        if self.show_timestamps:
+            parts.append(self._time_format(row.event.timestamp))
+        if self.show_stream and self._stream_width:
+            parts.append(row.event.stream.ljust(self._stream_width))
+        parts.append(row.text)
+        return " ".join(parts)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        index = self._row_head + scroll_y + y
+        if index >= len(self._rows):
+            return Strip.blank(width, base)
+        row = self._rows[index]
+        event = row.event
+        segments: list[Segment] = []
+        if self.show_timestamps:
+            segments.append(Segment(self._time_format(event.timestamp) + " ",
+                                    base + TIMESTAMP_STYLE))
+        if self.show_stream and self._stream_width:
+            name = event.stream[-self._stream_width:].ljust(self._stream_width)
+            segments.append(Segment(name + " ", base + STREAM_STYLE))
+        level = event.level
+        style = base + LEVEL_STYLES.get(level, Style()) if level else base
+        text = row.text.expandtabs()
+        pattern = self._search
+        if pattern is not None and (found := list(pattern.finditer(text))):
+            hit = base + (CURRENT_MATCH_STYLE if index == self._match_row else MATCH_STYLE)
+            at = 0
+            for match in found:
+                if match.start() > at:
+                    segments.append(Segment(text[at:match.start()], style))
+                segments.append(Segment(match.group(), hit))
+                at = match.end()
+            if at < len(text):
+                segments.append(Segment(text[at:], style))
+        else:
+            segments.append(Segment(text, style))
+        strip = Strip(segments)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+
+def _local_time(timestamp_ms: int) -> str:
+    seconds, ms = divmod(timestamp_ms, 1000)
+    return time.strftime("%H:%M:%S", time.localtime(seconds)) + f".{ms:03d}"
+
+
+def _pretty(message: str) -> list[str]:
+    stripped = message.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(stripped), indent=2).split("\n")
+        except ValueError:
+            pass
+    return message.split("\n")
