@@ -1,0 +1,529 @@
+"""Finding finished async requests with as few S3/SNS/SQS calls as possible.
+
+Two ways, chosen per endpoint:
+- the endpoint config names SNS topics: an SQS queue smconsole owns (created on demand with the
+  policy SNS needs, subscribed to both topics with raw delivery) read by long polling; messages
+  are deleted in batches of ten. One S3 sweep at start catches what finished before the queue
+  existed (or while nobody watched).
+- otherwise, each tick and each batch, whichever is cheaper: one ListObjectsV2 of the batch's
+  output prefix (and of its failure prefix), or HEAD on the known locations of the requests that
+  are due, each request backing off with its age.
+Never one GET per pending request per tick. Bodies are fetched only by `fetch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from smconsole import errors
+from smconsole.ledger import Ledger
+from smconsole.models.requests import AsyncRequest, Outcome, OutputBody, Status
+from smconsole.session import AwsSession, aws_errors
+from smconsole.specs.batch import split_s3_uri
+
+Mode = Literal["auto", "sns", "s3"]
+
+DEFAULT_TICK = 2.0
+SWEEP_EVERY = 300.0  # seconds between safety sweeps of S3 while reading notifications
+HEAD_MAX_INTERVAL = 30.0
+PREVIEW_LIMIT = 4 * 1024 * 1024
+
+_QUEUE_KEY = "watch.queue"
+
+
+@dataclass(frozen=True)
+class EndpointOutputs:
+    """Where an endpoint writes results and whom it tells."""
+
+    endpoint: str
+    output_path: str
+    failure_path: str | None
+    success_topic: str | None
+    error_topic: str | None
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(t for t in (self.success_topic, self.error_topic) if t)
+
+
+@dataclass
+class _Backoff:
+    next_due: float = 0.0
+
+
+@dataclass
+class WatchStats:
+    """Calls made, for the benchmark and the status line."""
+
+    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, operation: str, n: int = 1) -> None:
+        self.calls[operation] += n
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class OutputWatcher:
+    """Moves pending requests in the ledger to succeeded/failed as their outputs appear."""
+
+    def __init__(
+        self, session: AwsSession, ledger: Ledger, *, tick: float = DEFAULT_TICK,
+        mode: Mode = "auto", sqs_wait: int = 10, queue_name: str | None = None,
+        sleep: Callable[[float], None] | None = None, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.session = session
+        self.ledger = ledger
+        self.tick = tick
+        self.mode = mode
+        self.sqs_wait = max(0, min(20, sqs_wait))
+        self.queue_name = queue_name or default_queue_name(ledger)
+        self._sleep = sleep
+        self._clock = clock
+        self._endpoints: dict[str, EndpointOutputs] = {}
+        self._backoff: dict[tuple[str, int], _Backoff] = {}
+        self._swept: dict[str, float] = {}  # endpoint -> when its S3 sweep last ran
+        self._queue: dict[str, Any] | None = None
+        self._deletes: list[tuple[str, str]] = []  # (id, receipt handle) not yet deleted
+        self._deletes_since = 0.0
+        self._last_receive_count = 10
+        self.stats = WatchStats()
+
+    # -- what the endpoint says ------------------------------------------------------------
+
+    def endpoint_outputs(self, endpoint: str) -> EndpointOutputs:
+        """The endpoint config's output paths and topics (configs never change: cached)."""
+        found = self._endpoints.get(endpoint)
+        if found is not None:
+            return found
+        sagemaker = self.session.client("sagemaker")
+        with aws_errors("DescribeEndpoint"):
+            config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+        with aws_errors("DescribeEndpointConfig"):
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        output = (config.get("AsyncInferenceConfig") or {}).get("OutputConfig") or {}
+        notify = output.get("NotificationConfig") or {}
+        found = EndpointOutputs(
+            endpoint=endpoint, output_path=output.get("S3OutputPath", ""),
+            failure_path=output.get("S3FailurePath"),
+            success_topic=notify.get("SuccessTopic"), error_topic=notify.get("ErrorTopic"),
+        )
+        self._endpoints[endpoint] = found
+        return found
+
+    def _uses_sns(self, endpoint: str) -> bool:
+        if self.mode == "s3":
+            return False
+        try:
+            topics = self.endpoint_outputs(endpoint).topics
+        except errors.NotFound:
+            topics = ()  # endpoint deleted: its outputs can still be found in S3
+        if self.mode == "sns" and not topics:
+            raise errors.SmconsoleError(f"endpoint {endpoint} has no SNS topics to watch")
+        return bool(topics)
+
+    # -- one tick --------------------------------------------------------------------------
+
+    def poll(self, batch_ids: Sequence[str] | None = None) -> list[Outcome]:
+        """Look once (blocking up to the SQS wait when notifications are used)."""
+        pending = self.ledger.pending(batch_ids)
+        by_endpoint: dict[str, list[AsyncRequest]] = defaultdict(list)
+        for request in pending:
+            by_endpoint[request.endpoint].append(request)
+        now = self._clock()
+        outcomes: list[Outcome] = []
+        topics: set[str] = set()
+        listed_any = False
+        for endpoint, requests in by_endpoint.items():
+            if not self._uses_sns(endpoint):
+                listed_any = True
+                outcomes.extend(self._sweep(requests))
+                continue
+            topics.update(self.endpoint_outputs(endpoint).topics)
+            if now - self._swept.get(endpoint, float("-inf")) >= SWEEP_EVERY:
+                # Subscribe first, then sweep: nothing can finish unseen in between.
+                self._ensure_queue(topics)
+                self._swept[endpoint] = now
+                outcomes.extend(self._sweep(requests, force_list=True))
+        if topics:
+            # Other endpoints are listed every tick, so the long poll may not outlast it.
+            wait = min(self.sqs_wait, int(self.tick)) if listed_any else self.sqs_wait
+            outcomes.extend(self._receive(topics, wait))
+        else:
+            self._flush_deletes(force=True)
+        return outcomes
+
+    def run(
+        self, on_outcomes: Callable[[list[Outcome]], None] | None = None, *,
+        stop: threading.Event | None = None, batch_ids: Sequence[str] | None = None,
+        until_done: bool = False,
+    ) -> None:
+        """Poll until `stop` is set (or, with `until_done`, until nothing is pending)."""
+        stop = stop or threading.Event()
+        sleep = self._sleep or stop.wait
+        try:
+            while not stop.is_set():
+                started = self._clock()
+                outcomes = self.poll(batch_ids)
+                if outcomes and on_outcomes:
+                    on_outcomes(outcomes)
+                if until_done and not self._outstanding(batch_ids):
+                    return
+                if self._queue is None or not self.ledger.pending(batch_ids):
+                    remaining = self.tick - (self._clock() - started)
+                    if remaining > 0:
+                        sleep(remaining)
+        finally:
+            self._flush_deletes(force=True)
+
+    def _outstanding(self, batch_ids: Sequence[str] | None) -> bool:
+        if self.ledger.pending(batch_ids):
+            return True
+        batches = self.ledger.batches(batch_ids=list(batch_ids)) if batch_ids else []
+        return any(b.count(Status.SUBMITTING) for b in batches)
+
+    # -- S3: listing or HEAD ---------------------------------------------------------------
+
+    def _sweep(self, requests: list[AsyncRequest], *, force_list: bool = False) -> list[Outcome]:
+        groups: dict[tuple[str | None, str | None], list[AsyncRequest]] = defaultdict(list)
+        for request in requests:
+            groups[(_folder(request.output_location), _folder(request.failure_location))].append(
+                request)
+        outcomes: list[Outcome] = []
+        now = self._clock()
+        for (out_dir, fail_dir), members in groups.items():
+            prefixes = {p for p in (out_dir, fail_dir) if p}
+            if not prefixes:
+                continue
+            if not force_list and self._head_is_cheaper(members, len(prefixes), now):
+                outcomes.extend(self._head(members, now))
+            else:
+                outcomes.extend(self._list(members, prefixes))
+        return outcomes
+
+    def _interval(self, request: AsyncRequest, now: float) -> float:
+        # The longer a request has waited, the less likely the next tick finds it done.
+        return max(self.tick, min(HEAD_MAX_INTERVAL, request.age(now) / 10))
+
+    def _head_is_cheaper(self, members: list[AsyncRequest], prefixes: int, now: float) -> bool:
+        per_tick = sum(2 * self.tick / self._interval(r, now) for r in members)
+        return per_tick < prefixes
+
+    def _head(self, members: list[AsyncRequest], now: float) -> list[Outcome]:
+        s3 = self.session.client("s3")
+        outcomes = []
+        for request in members:
+            state = self._backoff.setdefault((request.batch_id, request.index), _Backoff())
+            if state.next_due > now:
+                continue
+            state.next_due = now + self._interval(request, now)
+            for status, location in ((Status.SUCCEEDED, request.output_location),
+                                     (Status.FAILED, request.failure_location)):
+                if not location:
+                    continue
+                bucket, key = split_s3_uri(location)
+                self.stats.add("HeadObject")
+                try:
+                    with aws_errors("HeadObject"):
+                        head = s3.head_object(Bucket=bucket, Key=key)
+                except errors.NotFound:
+                    continue
+                found = self._finish(request, status, location,
+                                     _timestamp(head.get("LastModified")))
+                if found:
+                    outcomes.append(found)
+                break
+        return outcomes
+
+    def _list(self, members: list[AsyncRequest], prefixes: set[str]) -> list[Outcome]:
+        seen: dict[str, float | None] = {}
+        for prefix in prefixes:
+            seen.update(self._list_prefix(prefix))
+        outcomes = []
+        for request in members:
+            for status, location in ((Status.SUCCEEDED, request.output_location),
+                                     (Status.FAILED, request.failure_location)):
+                if location and location in seen:
+                    found = self._finish(request, status, location, seen[location])
+                    if found:
+                        outcomes.append(found)
+                    break
+        return outcomes
+
+    def _list_prefix(self, prefix: str) -> dict[str, float | None]:
+        bucket, key_prefix = split_s3_uri(prefix)
+        s3 = self.session.client("s3")
+        found: dict[str, float | None] = {}
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"Bucket": bucket, "Prefix": key_prefix}
+            if token:
+                params["ContinuationToken"] = token
+            self.stats.add("ListObjectsV2")
+            try:
+                with aws_errors("ListObjectsV2"):
+                    page = s3.list_objects_v2(**params)
+            except errors.NotFound:
+                return found  # the bucket is gone; nothing will appear there
+            for item in page.get("Contents", []):
+                found[f"s3://{bucket}/{item['Key']}"] = _timestamp(item.get("LastModified"))
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return found
+
+    def _finish(self, request: AsyncRequest, status: Status, location: str | None,
+                finished_at: float | None, error: str | None = None) -> Outcome | None:
+        detected = self._clock()
+        self._backoff.pop((request.batch_id, request.index), None)
+        if not self.ledger.mark_finished(request.batch_id, request.index, status,
+                                         location=location, finished_at=finished_at,
+                                         detected_at=detected, error=error):
+            return None
+        return Outcome(request.batch_id, request.index, request.inference_id, status, location,
+                       finished_at, detected, error)
+
+    # -- SNS -> SQS ------------------------------------------------------------------------
+
+    def _ensure_queue(self, topics: Iterable[str]) -> dict[str, Any]:
+        """The queue, created and subscribed to `topics` if it is not already."""
+        wanted = set(topics)
+        if self._queue is None:
+            stored = self.ledger.get_meta(_QUEUE_KEY)
+            self._queue = json.loads(stored) if stored else None
+        queue = self._queue
+        if queue is not None and wanted <= set(queue["subscriptions"]):
+            return queue
+        sqs = self.session.client("sqs")
+        sns = self.session.client("sns")
+        if queue is None:
+            self.stats.add("CreateQueue")
+            with aws_errors("CreateQueue"):
+                url = sqs.create_queue(QueueName=self.queue_name, Attributes={
+                    "MessageRetentionPeriod": "1209600", "VisibilityTimeout": "120",
+                })["QueueUrl"]
+            self.stats.add("GetQueueAttributes")
+            with aws_errors("GetQueueAttributes"):
+                arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                    "Attributes"]["QueueArn"]
+            queue = {"url": url, "arn": arn, "subscriptions": {}}
+        all_topics = sorted(wanted | set(queue["subscriptions"]))
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "smconsole-sns",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue["arn"],
+                "Condition": {"ArnEquals": {"aws:SourceArn": all_topics}},
+            }],
+        }
+        self.stats.add("SetQueueAttributes")
+        with aws_errors("SetQueueAttributes"):
+            sqs.set_queue_attributes(QueueUrl=queue["url"],
+                                     Attributes={"Policy": json.dumps(policy)})
+        for topic in sorted(wanted - set(queue["subscriptions"])):
+            self.stats.add("Subscribe")
+            with aws_errors("Subscribe"):
+                sub = sns.subscribe(
+                    TopicArn=topic, Protocol="sqs", Endpoint=queue["arn"],
+                    Attributes={"RawMessageDelivery": "true"}, ReturnSubscriptionArn=True,
+                )
+            queue["subscriptions"][topic] = sub["SubscriptionArn"]
+        self._queue = queue
+        self.ledger.set_meta(_QUEUE_KEY, json.dumps(queue))
+        return queue
+
+    def queue(self) -> dict[str, Any] | None:
+        """The queue smconsole reads notifications from, if it made one."""
+        stored = self.ledger.get_meta(_QUEUE_KEY)
+        return json.loads(stored) if stored else None
+
+    def remove_queue(self) -> dict[str, Any] | None:
+        """Unsubscribe and delete smconsole's queue; requests then get watched through S3."""
+        queue = self.queue()
+        if queue is None:
+            return None
+        sqs = self.session.client("sqs")
+        sns = self.session.client("sns")
+        for subscription in queue["subscriptions"].values():
+            try:
+                with aws_errors("Unsubscribe"):
+                    sns.unsubscribe(SubscriptionArn=subscription)
+            except errors.NotFound:
+                pass
+        try:
+            with aws_errors("DeleteQueue"):
+                sqs.delete_queue(QueueUrl=queue["url"])
+        except errors.NotFound:
+            pass
+        except errors.AwsError as exc:
+            if "NonExistentQueue" not in exc.code:
+                raise
+        self.ledger.set_meta(_QUEUE_KEY, None)
+        self._queue = None
+        return queue
+
+    def _receive(self, topics: set[str], wait: int) -> list[Outcome]:
+        queue = self._ensure_queue(topics)
+        sqs = self.session.client("sqs")
+        if self._last_receive_count < 10:
+            # A short pause lets notifications gather so one call brings several; still well
+            # inside the tick, so detection stays under it.
+            (self._sleep or time.sleep)(min(1.0, self.tick / 2))
+        self.stats.add("ReceiveMessage")
+        try:
+            with aws_errors("ReceiveMessage"):
+                reply = sqs.receive_message(
+                    QueueUrl=queue["url"], MaxNumberOfMessages=10, WaitTimeSeconds=wait,
+                    VisibilityTimeout=120,
+                )
+        except errors.AwsError as exc:
+            if "NonExistentQueue" not in exc.code:
+                raise
+            self._forget_queue()
+            return []
+        except errors.NotFound:
+            self._forget_queue()
+            return []
+        messages = reply.get("Messages", [])
+        self._last_receive_count = len(messages)
+        outcomes = []
+        for message in messages:
+            found = self._handle(message.get("Body", ""))
+            if found:
+                outcomes.append(found)
+            self._deletes.append((message["MessageId"], message["ReceiptHandle"]))
+        self._flush_deletes()
+        return outcomes
+
+    def _forget_queue(self) -> None:
+        # Deleted behind our back: make it again, and sweep S3 for what its messages said.
+        self.ledger.set_meta(_QUEUE_KEY, None)
+        self._queue = None
+        self._swept.clear()
+
+    def _handle(self, body: str) -> Outcome | None:
+        note = parse_notification(body)
+        if note is None:
+            return None
+        request = self.ledger.by_inference_id(note["inference_id"])
+        if request is None or request.status.finished:
+            return None
+        return self._finish(request, note["status"], note["location"], note["finished_at"],
+                            note["error"])
+
+    def _flush_deletes(self, *, force: bool = False) -> None:
+        if not self._deletes or self._queue is None:
+            self._deletes.clear()
+            return
+        now = self._clock()
+        if not self._deletes_since:
+            self._deletes_since = now
+        # Deleting in tens: a late delete only risks a redelivery, which the ledger ignores.
+        if not force and len(self._deletes) < 10 and now - self._deletes_since < 10:
+            return
+        sqs = self.session.client("sqs")
+        while self._deletes:
+            chunk, self._deletes = self._deletes[:10], self._deletes[10:]
+            self.stats.add("DeleteMessageBatch")
+            try:
+                with aws_errors("DeleteMessageBatch"):
+                    sqs.delete_message_batch(QueueUrl=self._queue["url"], Entries=[
+                        {"Id": str(n), "ReceiptHandle": handle}
+                        for n, (_, handle) in enumerate(chunk)
+                    ])
+            except errors.SmconsoleError:
+                self._deletes.clear()  # redelivered later and ignored then
+                break
+        self._deletes_since = 0.0
+
+    # -- bodies ----------------------------------------------------------------------------
+
+    def fetch(self, location: str, *, limit: int = PREVIEW_LIMIT) -> OutputBody:
+        """An output or failure object (its first `limit` bytes)."""
+        bucket, key = split_s3_uri(location)
+        s3 = self.session.client("s3")
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if limit:
+            params["Range"] = f"bytes=0-{limit - 1}"
+        try:
+            with aws_errors("GetObject"):
+                reply = s3.get_object(**params)
+        except errors.AwsError as exc:
+            if exc.code != "InvalidRange":
+                raise
+            params.pop("Range")  # an empty object has no byte 0
+            with aws_errors("GetObject"):
+                reply = s3.get_object(**params)
+        with aws_errors("GetObject"):
+            data = reply["Body"].read()
+        total = _total_size(reply)
+        return OutputBody(location, reply.get("ContentType"), data,
+                          truncated=total is not None and total > len(data))
+
+
+def default_queue_name(ledger: Ledger) -> str:
+    """One queue per ledger and machine, so two people's consoles never steal messages."""
+    digest = hashlib.sha256(f"{socket.gethostname()}:{ledger.path}".encode()).hexdigest()[:12]
+    return f"smconsole-outputs-{digest}"
+
+
+def parse_notification(body: str) -> dict[str, Any] | None:
+    """SageMaker's InferenceResult message, raw or inside an SNS envelope; None if not one."""
+    try:
+        data = json.loads(body)
+        if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
+            data = json.loads(data["Message"])
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(data, dict) or not data.get("inferenceId"):
+        return None
+    response = data.get("responseParameters") or {}
+    succeeded = data.get("invocationStatus") == "Completed"
+    return {
+        "inference_id": str(data["inferenceId"]),
+        "status": Status.SUCCEEDED if succeeded else Status.FAILED,
+        "location": response.get("outputLocation" if succeeded else "failureLocation"),
+        "finished_at": _timestamp(data.get("eventTime")),
+        "error": None if succeeded else str(data.get("failureReason") or "failed"),
+    }
+
+
+def _folder(location: str | None) -> str | None:
+    if not location:
+        return None
+    return posixpath.dirname(location) + "/"
+
+
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def _total_size(reply: dict[str, Any]) -> int | None:
+    content_range = reply.get("ContentRange")
+    if content_range and "/" in content_range:
+        try:
+            return int(content_range.rsplit("/", 1)[1])
+        except ValueError:
+            return None
+    length = reply.get("ContentLength")
+    return int(length) if length is not None else None
