@@ -1,0 +1,143 @@
+"""An async request in the local queue, and running it against one instance."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from smconsole.local import notify
+from smconsole.local.internal import InternalAws, split_s3_uri
+
+if TYPE_CHECKING:
+    from smconsole.local.instance import Instance
+
+DEFAULT_TTL_S = 6 * 3600
+DEFAULT_INVOCATION_TIMEOUT_S = 900
+MAX_INLINE_BODY = 128_000
+
+
+@dataclass
+class AsyncRequest:
+    """What InvokeEndpointAsync accepted: where the input is, where the answer goes."""
+
+    inference_id: str
+    received: float
+    input_location: str | None
+    body: bytes | None
+    content_type: str | None
+    accept: str | None
+    custom_attributes: str | None
+    ttl_s: int
+    invocation_timeout_s: int
+    output_location: str
+    failure_location: str
+    started: float | None = field(default=None)
+
+    @property
+    def expired(self) -> bool:
+        return time.time() > self.received + self.ttl_s
+
+
+def output_locations(
+    output_config: dict[str, Any], inference_id: str, extension: str | None,
+    filename: str | None,
+) -> tuple[str, str]:
+    """(OutputLocation, FailureLocation) as SageMaker names them."""
+    out = output_config["S3OutputPath"].rstrip("/")
+    fail = (output_config.get("S3FailurePath") or out).rstrip("/")
+    if extension:
+        out, fail = f"{out}/{extension.strip('/')}", f"{fail}/{extension.strip('/')}"
+    if filename:
+        return f"{out}/{filename}", f"{fail}/{filename}"
+    return f"{out}/{inference_id}.out", f"{fail}/{inference_id}-error.out"
+
+
+def new_inference_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    body: bytes
+    content_type: str
+    failure_reason: str | None = None
+
+
+def run(request: AsyncRequest, instance: Instance, aws: InternalAws, region: str) -> Outcome:
+    """POST the request to the instance's /invocations; never raises."""
+    if request.expired:
+        return _error(f"Request expired: it waited longer than RequestTTLSeconds "
+                      f"({request.ttl_s} s) in the queue.")
+    try:
+        payload = request.body if request.body is not None else _read(aws, region,
+                                                                       request.input_location)
+    except Exception as exc:  # noqa: BLE001 - reported to the caller's failure path
+        return _error(f"ClientError: could not read the input {request.input_location}: {exc}")
+    headers = {"Content-Type": request.content_type or "application/octet-stream"}
+    if request.accept:
+        headers["Accept"] = request.accept
+    if request.custom_attributes:
+        headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
+    headers["X-Amzn-SageMaker-Inference-Id"] = request.inference_id
+    try:
+        response = httpx.post(
+            f"{instance.url}/invocations", content=payload, headers=headers,
+            timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0),
+        )
+    except httpx.TimeoutException:
+        return _error(f"ClientError: the model did not answer within InvocationTimeoutSeconds "
+                      f"({request.invocation_timeout_s} s).")
+    except httpx.HTTPError as exc:
+        return _error(f"ClientError: the model's container could not be reached: {exc}")
+    content_type = response.headers.get("content-type", "application/octet-stream")
+    if 200 <= response.status_code < 300:
+        return Outcome(True, response.content, content_type)
+    return Outcome(
+        False, response.content, content_type,
+        f"ClientError: Received server error ({response.status_code}) from model. See the "
+        "SageMaker Endpoint logs in your account for more information.",
+    )
+
+
+def _read(aws: InternalAws, region: str, location: str | None) -> bytes:
+    if not location:
+        raise ValueError("no input")
+    bucket, key = split_s3_uri(location)
+    return aws.client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def _error(reason: str) -> Outcome:
+    return Outcome(False, json.dumps({"error": reason}).encode(), "application/json", reason)
+
+
+def deliver(
+    request: AsyncRequest, outcome: Outcome, *, aws: InternalAws, region: str, endpoint: str,
+    output_config: dict[str, Any],
+) -> None:
+    """Write the answer to S3 and announce it on the configured topic."""
+    location = request.output_location if outcome.succeeded else request.failure_location
+    bucket, key = split_s3_uri(location)
+    aws.client("s3", region).put_object(
+        Bucket=bucket, Key=key, Body=outcome.body, ContentType=outcome.content_type,
+    )
+    notification = output_config.get("NotificationConfig") or {}
+    topic = notification.get("SuccessTopic" if outcome.succeeded else "ErrorTopic")
+    if not topic:
+        return
+    include = notification.get("IncludeInferenceResponseIn") or []
+    wanted = "SUCCESS_NOTIFICATION_TOPIC" if outcome.succeeded else "ERROR_NOTIFICATION_TOPIC"
+    body = notify.message(
+        region=region, endpoint=endpoint, inference_id=request.inference_id,
+        received=request.received, finished=time.time(), succeeded=outcome.succeeded,
+        input_location=request.input_location, request_content_type=request.content_type,
+        response_content_type=outcome.content_type, location=location,
+        failure_reason=outcome.failure_reason,
+        response_body=outcome.body if wanted in include else None,
+    )
+    aws.client("sns", region).publish(TopicArn=topic, Message=notify.dumps(body))

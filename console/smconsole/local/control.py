@@ -1,0 +1,126 @@
+"""Start, find, stop and wipe the local stack daemon; deploy the demo endpoint on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from smconsole import errors, locations
+
+SERVER_FILE = "server.json"
+START_TIMEOUT_S = 120.0
+
+
+def _state_dir(state_dir: Path | str | None) -> Path:
+    return Path(state_dir) if state_dir else locations.local_stack_dir()
+
+
+def running(state_dir: Path | str | None = None) -> dict[str, Any] | None:
+    """The running daemon's {url, pid, ...} for this state dir, or None."""
+    path = _state_dir(state_dir) / SERVER_FILE
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not _alive(int(info.get("pid", 0))):
+        return None
+    try:
+        ok = httpx.get(f"{info['url']}/_smconsole/health", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    return info if ok else None
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        # A zombie (our own exited child) is not a server.
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def ensure_running(state_dir: Path | str | None = None, *, latency_ms: int = 0) -> str:
+    """The URL of the stack for this state dir, starting it in the background if needed."""
+    root = _state_dir(state_dir)
+    found = running(root)
+    if found:
+        return str(found["url"])
+    root.mkdir(parents=True, exist_ok=True)
+    log = (root / "server.log").open("ab")
+    command = [sys.executable, "-m", "smconsole", "local", "serve", "--port", "0",
+               "--state-dir", str(root), "--latency-ms", str(latency_ms)]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                               start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise errors.SmconsoleError(
+                f"the local stack exited with code {process.returncode} while starting; "
+                f"see {root / 'server.log'}")
+        found = running(root)
+        if found and int(found["pid"]) == process.pid:
+            return str(found["url"])
+        time.sleep(0.2)
+    raise errors.SmconsoleError(
+        f"the local stack did not become ready within {START_TIMEOUT_S:.0f} s; "
+        f"see {root / 'server.log'}")
+
+
+def stop(state_dir: Path | str | None = None, *, timeout_s: float = 60.0) -> bool:
+    """SIGTERM the daemon (it drains its instances); True if one was running."""
+    path = _state_dir(state_dir) / SERVER_FILE
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return False
+    if not _alive(pid):
+        path.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    path.unlink(missing_ok=True)
+    return True
+
+
+def reset(state_dir: Path | str | None = None) -> Path:
+    """Stop the daemon if it runs, then delete its state folder."""
+    root = _state_dir(state_dir)
+    stop(root)
+    if root.exists():
+        shutil.rmtree(root)
+    return root
+
+
+def status(state_dir: Path | str | None = None) -> dict[str, Any]:
+    root = _state_dir(state_dir)
+    info = running(root)
+    return {"running": info is not None, "state_dir": str(root),
+            "url": info["url"] if info else None, "pid": info["pid"] if info else None}
+
+
+def ensure_demo_endpoint(session: Any) -> str:
+    """Deploy the demo async endpoint unless it exists; its name."""
+    from smconsole.local.demo import ensure_demo_endpoint as ensure
+
+    return ensure(session)

@@ -1,0 +1,401 @@
+"""One endpoint's local life: its instances, its async queue, its status in moto's records."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moto.core.utils import utcnow
+
+from smconsole.local import asyncreq, backends, modeldata
+from smconsole.local.instance import Instance
+
+if TYPE_CHECKING:
+    from smconsole.local.dataplane import DataPlane
+
+DEFAULT_HEALTH_TIMEOUT_S = 600
+DEFAULT_MAX_CONCURRENCY = 4
+RESTART_BACKOFF_S = 5.0
+FAILURE_REASON_MAX = 1024
+
+
+@dataclass
+class Variant:
+    """A production variant and the instances that serve it."""
+
+    name: str
+    spec: dict[str, Any]
+    container: dict[str, Any]
+    model_name: str
+    desired: int
+    instances: list[Instance] = field(default_factory=list)
+    failures: int = 0
+    next_start: float = 0.0
+
+    @property
+    def health_timeout_s(self) -> float:
+        return float(self.spec.get("ContainerStartupHealthCheckTimeoutInSeconds")
+                     or DEFAULT_HEALTH_TIMEOUT_S)
+
+    def live(self) -> list[Instance]:
+        return [i for i in self.instances if i.state in ("Pending", "Healthy")]
+
+    def healthy(self) -> list[Instance]:
+        return [i for i in self.instances if i.state == "Healthy"]
+
+
+class EndpointRuntime:
+    """Drives one endpoint: Creating -> InService <-> Updating, Failed, Deleting -> gone."""
+
+    def __init__(self, plane: DataPlane, region: str, name: str) -> None:
+        self.plane = plane
+        self.region = region
+        self.name = name
+        self.log_group = f"/aws/sagemaker/Endpoints/{name}"
+        self.config_name = ""
+        self.variants: dict[str, Variant] = {}
+        self.async_config: dict[str, Any] | None = None
+        self.queue: collections.deque[asyncreq.AsyncRequest] = collections.deque()
+        self.running: set[str] = set()
+        self.running_since: dict[str, float] = {}
+        self.cond = threading.Condition()
+        self.status = "Creating"
+        self.deleting = False
+        self.pending_update: str | None = None
+        self.last_activity = time.time()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"endpoint-{name}", daemon=True)
+
+    # --- moto's record -------------------------------------------------------------------
+    def _record(self) -> Any:
+        return backends.endpoint(self.region, self.name)
+
+    def _set_status(self, status: str, reason: str | None = None) -> None:
+        self.status = status
+        record = self._record()
+        if record is not None:
+            record.endpoint_status = status
+            if reason is not None:
+                record.failure_reason = reason[:FAILURE_REASON_MAX]
+            record.last_modified_time = utcnow()
+
+    def sync_counts(self) -> None:
+        record = self._record()
+        if record is None:
+            return
+        for entry in record.production_variants:
+            variant = self.variants.get(entry.get("VariantName"))
+            if variant is None:
+                continue
+            entry["CurrentInstanceCount"] = len(variant.healthy())
+            entry["DesiredInstanceCount"] = variant.desired
+            entry.setdefault("CurrentWeight", float(variant.spec.get("InitialVariantWeight", 1.0)))
+            entry.setdefault("DesiredWeight", entry["CurrentWeight"])
+
+    # --- configuration -------------------------------------------------------------------
+    def _load_config(self, config_name: str) -> tuple[dict[str, Variant], dict[str, Any] | None]:
+        config = backends.endpoint_config(self.region, config_name)
+        if config is None:
+            raise RuntimeError(f"endpoint configuration {config_name} is gone")
+        variants: dict[str, Variant] = {}
+        for spec in config.production_variants:
+            model = backends.model(self.region, spec["ModelName"])
+            if model is None:
+                raise RuntimeError(f"model {spec['ModelName']} is gone")
+            variants[spec["VariantName"]] = Variant(
+                name=spec["VariantName"], spec=dict(spec),
+                container=modeldata.primary_container(model), model_name=spec["ModelName"],
+                desired=int(spec.get("InitialInstanceCount") or 0),
+            )
+        return variants, config.async_inference_config or None
+
+    @property
+    def max_concurrency(self) -> int:
+        client = (self.async_config or {}).get("ClientConfig") or {}
+        return int(client.get("MaxConcurrentInvocationsPerInstance") or DEFAULT_MAX_CONCURRENCY)
+
+    @property
+    def output_config(self) -> dict[str, Any]:
+        return (self.async_config or {}).get("OutputConfig") or {}
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self, *, restored_desired: dict[str, int] | None = None) -> None:
+        record = self._record()
+        self.config_name = record.endpoint_config_name
+        self._restored = restored_desired or {}
+        self._set_status("Creating")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.variants, self.async_config = self._load_config(self.config_name)
+            for name, count in self._restored.items():
+                if name in self.variants:
+                    self.variants[name].desired = count
+            self.sync_counts()
+            failure = self._bring_up(self.variants)
+            if failure:
+                self._stop_all(self.variants)
+                self.sync_counts()
+                self._set_status("Failed", failure)
+            else:
+                self._set_status("InService")
+                while not self.deleting:
+                    if self.pending_update:
+                        self._apply_update(self.pending_update)
+                        self.pending_update = None
+                    self._reconcile()
+                    self._wake.wait(0.5)
+                    self._wake.clear()
+        except Exception as exc:  # noqa: BLE001 - becomes the endpoint's FailureReason
+            traceback.print_exc()
+            self._set_status("Failed", f"local stack error: {exc}")
+        while not self.deleting:
+            self._wake.wait(1.0)
+            self._wake.clear()
+        self._teardown()
+
+    def _bring_up(self, variants: dict[str, Variant]) -> str | None:
+        """Start each variant's instances and wait until all answer /ping; else why not."""
+        results: dict[str, str | None] = {}
+        threads = []
+        for variant in variants.values():
+            for _ in range(variant.desired):
+                instance = self._spawn(variant)
+                if isinstance(instance, str):
+                    return instance
+                thread = threading.Thread(
+                    target=lambda v=variant, i=instance: results.__setitem__(
+                        i.id, self._await_healthy(v, i)),
+                    daemon=True,
+                )
+                thread.start()
+                threads.append(thread)
+        for thread in threads:
+            thread.join()
+        for variant in variants.values():
+            for instance in variant.instances:
+                reason = results.get(instance.id)
+                if reason:
+                    return self._failure_reason(variant, instance, reason)
+        return None
+
+    def _failure_reason(self, variant: Variant, instance: Instance, why: str) -> str:
+        lines = " | ".join(line.strip() for line in instance.last_lines(8) if line.strip())
+        reason = (f"The primary container for production variant {variant.name} did not pass "
+                  f"the ping health check: {why}. Last log lines: {lines or '(none)'}")
+        if len(reason) > FAILURE_REASON_MAX:
+            reason = reason[:FAILURE_REASON_MAX - 3] + "..."
+        return reason
+
+    def _spawn(self, variant: Variant) -> Instance | str:
+        """A started instance, or why the model could not be prepared."""
+        root = self.plane.state_dir / "models" / self.region / variant.model_name
+        try:
+            model_dir = modeldata.prepare(self.plane.aws, self.region, variant.container, root)
+        except Exception as exc:  # noqa: BLE001 - a bad artifact is the endpoint's failure
+            return (f"Failed to download or unpack the model data for variant {variant.name} "
+                    f"({modeldata.artifact_source(variant.container)}): {exc}")
+        env = modeldata.container_environment(variant.container, Path(model_dir))
+        instance = Instance(variant.name, env, on_log=self._on_log,
+                            pid_registry=self.plane.pids)
+        variant.instances.append(instance)
+        self.plane.logs.add(self.region, self.log_group, instance.stream_name,
+                            [(f"smconsole-local: starting instance {instance.id} on port "
+                              f"{instance.port} (MODEL_DIR={env['MODEL_DIR']})")])
+        instance.start()
+        return instance
+
+    def _await_healthy(self, variant: Variant, instance: Instance) -> str | None:
+        reason = instance.wait_healthy(variant.health_timeout_s, lambda: self.deleting)
+        if reason is None:
+            for n in range(self.max_concurrency):
+                threading.Thread(target=self._work, args=(instance,), daemon=True,
+                                 name=f"work-{instance.id}-{n}").start()
+            self.sync_counts()
+        else:
+            instance.state = "Failed"
+            threading.Thread(target=instance.stop, kwargs={"drain_s": 0}, daemon=True).start()
+        return reason
+
+    def _on_log(self, instance: Instance, lines: list[str]) -> None:
+        self.plane.logs.add(self.region, self.log_group, instance.stream_name, lines)
+
+    def _reconcile(self) -> None:
+        """Replace dead instances and follow each variant's desired count."""
+        now = time.time()
+        for variant in self.variants.values():
+            for instance in list(variant.instances):
+                if instance.state == "Healthy" and instance.exited() is not None:
+                    instance.state = "Failed"
+                    self.plane.logs.add(self.region, self.log_group, instance.stream_name, [
+                        (f"smconsole-local: instance {instance.id} exited with code "
+                         f"{instance.exited()}; replacing it")])
+                if instance.state in ("Failed", "Stopped"):
+                    if instance.state == "Failed":
+                        variant.failures += 1
+                        variant.next_start = now + RESTART_BACKOFF_S * min(variant.failures, 6)
+                    variant.instances.remove(instance)
+            live = variant.live()
+            if len(live) < variant.desired and now >= variant.next_start:
+                for _ in range(variant.desired - len(live)):
+                    instance = self._spawn(variant)
+                    if isinstance(instance, str):
+                        variant.failures += 1
+                        variant.next_start = now + RESTART_BACKOFF_S * min(variant.failures, 6)
+                        break
+                    threading.Thread(target=self._await_and_count, args=(variant, instance),
+                                     daemon=True).start()
+            elif len(live) > variant.desired:
+                # Pending ones first, then the idlest: scale-in never cuts work short.
+                surplus = sorted(live, key=lambda i: (i.state == "Healthy", i.in_flight))
+                for instance in surplus[: len(live) - variant.desired]:
+                    instance.state = "Stopping"
+                    threading.Thread(target=instance.stop, daemon=True).start()
+                with self.cond:
+                    self.cond.notify_all()
+        self.sync_counts()
+        settled = all(len(v.healthy()) == v.desired and len(v.live()) == v.desired
+                      for v in self.variants.values())
+        if not self.deleting:
+            wanted = "InService" if settled else "Updating"
+            if self.status != wanted:
+                self._set_status(wanted)
+
+    def _await_and_count(self, variant: Variant, instance: Instance) -> None:
+        if self._await_healthy(variant, instance) is None:
+            variant.failures = 0
+        self._wake.set()
+
+    def set_desired(self, variant_name: str, count: int) -> None:
+        variant = self.variants.get(variant_name)
+        if variant is not None:
+            variant.desired = count
+            self.sync_counts()
+            self._wake.set()
+
+    def request_update(self, config_name: str) -> None:
+        self._set_status("Updating")
+        self.pending_update = config_name
+        self._wake.set()
+
+    def _apply_update(self, config_name: str) -> None:
+        try:
+            new_variants, new_async = self._load_config(config_name)
+        except RuntimeError as exc:
+            self._set_status("InService", f"Update failed: {exc}")
+            return
+        failure = self._bring_up(new_variants)
+        if failure:
+            self._stop_all(new_variants)
+            self._set_status("InService", f"Update failed and was rolled back: {failure}")
+            return
+        old = self.variants
+        self.variants, self.async_config, self.config_name = new_variants, new_async, config_name
+        record = self._record()
+        if record is not None:
+            config = backends.endpoint_config(self.region, config_name)
+            record.endpoint_config_name = config_name
+            record.production_variants = record._process_production_variants(
+                config.production_variants)
+            record.failure_reason = None
+        self.sync_counts()
+        with self.cond:
+            self.cond.notify_all()
+        threading.Thread(target=self._stop_all, args=(old,), daemon=True).start()
+        self._set_status("InService")
+
+    def _stop_all(self, variants: dict[str, Variant]) -> None:
+        instances = [i for v in variants.values() for i in v.instances]
+        for instance in instances:
+            instance.state = "Stopping"
+        with self.cond:
+            self.cond.notify_all()
+        threads = [threading.Thread(target=i.stop, daemon=True) for i in instances]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def delete(self) -> None:
+        self._set_status("Deleting")
+        self.deleting = True
+        self._wake.set()
+        with self.cond:
+            self.cond.notify_all()
+        if not self._thread.is_alive() and not self._thread.ident:
+            threading.Thread(target=self._teardown, daemon=True).start()
+
+    def _teardown(self) -> None:
+        self._stop_all(self.variants)
+        for variant in self.variants.values():
+            variant.instances.clear()
+        self.plane.forget(self)
+
+    def shutdown(self) -> None:
+        """Daemon exit: stop the processes, leave moto's record alone."""
+        self.deleting = True
+        self._wake.set()
+        self._stop_all(self.variants)
+
+    # --- async requests ------------------------------------------------------------------
+    def enqueue(self, request: asyncreq.AsyncRequest) -> None:
+        with self.cond:
+            self.queue.append(request)
+            self.cond.notify()
+        self.last_activity = time.time()
+        self.plane.work_arrived()
+
+    def _next(self, instance: Instance) -> asyncreq.AsyncRequest | None:
+        with self.cond:
+            while True:
+                if instance.state != "Healthy" or self.deleting:
+                    return None
+                if self.queue:
+                    request = self.queue.popleft()
+                    self.running.add(request.inference_id)
+                    self.running_since[request.inference_id] = request.received
+                    instance.acquire()
+                    return request
+                self.cond.wait(1.0)
+
+    def _work(self, instance: Instance) -> None:
+        while True:
+            request = self._next(instance)
+            if request is None:
+                return
+            try:
+                request.started = time.time()
+                outcome = asyncreq.run(request, instance, self.plane.aws, self.region)
+                asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
+                                 endpoint=self.name, output_config=self.output_config)
+            except Exception:  # noqa: BLE001 - one request's failure must not kill the worker
+                traceback.print_exc()
+            finally:
+                instance.release()
+                with self.cond:
+                    self.running.discard(request.inference_id)
+                    self.running_since.pop(request.inference_id, None)
+                self.last_activity = time.time()
+
+    # --- what metrics and the autoscaler read --------------------------------------------
+    def backlog(self) -> int:
+        with self.cond:
+            return len(self.queue) + len(self.running)
+
+    def oldest_age_s(self) -> float:
+        with self.cond:
+            times = [r.received for r in self.queue] + list(self.running_since.values())
+        return max(0.0, time.time() - min(times)) if times else 0.0
+
+    def healthy_count(self) -> int:
+        return sum(len(v.healthy()) for v in self.variants.values())
+
+    def pick_instance(self) -> Instance | None:
+        healthy = [i for v in self.variants.values() for i in v.healthy()]
+        return min(healthy, key=lambda i: i.in_flight) if healthy else None

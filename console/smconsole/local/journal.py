@@ -1,0 +1,119 @@
+"""Persistence for a server that has none: a journal of state changes, replayed at start.
+
+Control-plane mutations are kept as the HTTP requests that made them; S3 objects as their
+resulting bytes (so multipart uploads, whose ids change on replay, still come back).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from smconsole.local import backends
+
+INLINE_LIMIT = 64 * 1024
+_KEPT_ENVIRON = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE")
+
+WsgiCall = Callable[[dict[str, Any]], tuple[int, bytes]]
+
+
+class Journal:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / "journal.jsonl"
+        self.blobs = root / "blobs"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._seq = sum(1 for _ in self.path.open()) if self.path.is_file() else 0
+
+    def _append(self, entry: dict[str, Any], data: bytes | None) -> None:
+        with self._lock:
+            self._seq += 1
+            if data is not None:
+                if len(data) <= INLINE_LIMIT:
+                    entry["body"] = base64.b64encode(data).decode("ascii")
+                else:
+                    blob = self.blobs / f"{self._seq:08d}.bin"
+                    blob.write_bytes(data)
+                    entry["blob"] = blob.name
+            with self.path.open("a") as handle:
+                handle.write(json.dumps(entry) + "\n")
+                handle.flush()
+
+    def record_request(self, environ: dict[str, Any], body: bytes) -> None:
+        kept = {k: v for k, v in environ.items()
+                if isinstance(v, str) and (k in _KEPT_ENVIRON or k.startswith("HTTP_"))}
+        self._append({"kind": "http", "environ": kept}, body)
+
+    def record_s3_key(self, bucket: str, key: str) -> None:
+        """Journal what the key now holds (or that it is gone)."""
+        try:
+            found = backends_s3().get_object(bucket, key)
+        except Exception:  # noqa: BLE001 - a missing bucket means the key is gone too
+            found = None
+        if found is None:
+            self._append({"kind": "s3delete", "bucket": bucket, "key": key}, None)
+            return
+        metadata = {str(k): str(v) for k, v in dict(found.metadata).items()}
+        self._append({"kind": "s3put", "bucket": bucket, "key": key, "metadata": metadata},
+                     found.value)
+
+    def replay(self, call: WsgiCall) -> tuple[int, int]:
+        """Feed every entry back through the app; (replayed, refused)."""
+        if not self.path.is_file():
+            return 0, 0
+        done = refused = 0
+        for line in self.path.read_text().splitlines():
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            data = b""
+            if "body" in entry:
+                data = base64.b64decode(entry["body"])
+            elif "blob" in entry:
+                data = (self.blobs / entry["blob"]).read_bytes()
+            if entry["kind"] == "http":
+                environ = dict(entry["environ"])
+            elif entry["kind"] == "s3put":
+                environ = _s3_environ("PUT", entry["bucket"], entry["key"])
+                for name, value in entry["metadata"].items():
+                    environ["HTTP_" + name.upper().replace("-", "_")] = value
+                    if name.lower() == "content-type":
+                        environ["CONTENT_TYPE"] = value
+            else:
+                environ = _s3_environ("DELETE", entry["bucket"], entry["key"])
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["CONTENT_LENGTH"] = str(len(data))
+            status, _ = call(environ)
+            if 200 <= status < 300:
+                done += 1
+            else:
+                refused += 1
+        return done, refused
+
+    def wipe(self) -> None:
+        self.path.unlink(missing_ok=True)
+        for blob in self.blobs.glob("*.bin"):
+            blob.unlink()
+
+
+def backends_s3() -> Any:
+    from moto.s3.models import s3_backends
+
+    return s3_backends[backends.account_id()]["aws"]
+
+
+def _s3_environ(method: str, bucket: str, key: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": f"/{bucket}/{key}".encode().decode("latin-1"),
+        "QUERY_STRING": "",
+        "HTTP_HOST": "s3.amazonaws.com",
+        "HTTP_AUTHORIZATION": ("AWS4-HMAC-SHA256 Credential=smconsole-local/20260101/"
+                               "us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"),
+    }

@@ -1,0 +1,74 @@
+"""The async endpoint metrics SageMaker publishes, computed from the local queues."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smconsole.local.dataplane import DataPlane
+    from smconsole.local.endpoint import EndpointRuntime
+
+NAMESPACE = "AWS/SageMaker"
+IDLE_INTERVAL_S = 60.0
+BUSY_INTERVAL_S = 5.0
+
+
+def values(runtime: EndpointRuntime) -> dict[str, float]:
+    backlog = runtime.backlog()
+    healthy = runtime.healthy_count()
+    return {
+        "ApproximateBacklogSize": float(backlog),
+        "ApproximateBacklogSizePerInstance": backlog / max(healthy, 1),
+        "ApproximateAgeOfOldestRequest": round(runtime.oldest_age_s(), 3),
+        "HasBacklogWithoutCapacity": 1.0 if backlog and not healthy else 0.0,
+    }
+
+
+class MetricsPublisher:
+    """PutMetricData per endpoint: once a minute idle, every few seconds while work waits,
+    and at once when the numbers change."""
+
+    def __init__(self, plane: DataPlane) -> None:
+        self.plane = plane
+        self._last: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="metrics", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.tick()
+            except Exception as exc:  # noqa: BLE001 - metrics must never stop the daemon
+                print(f"smconsole-local: metrics: {exc}", flush=True)
+
+    def tick(self) -> None:
+        now = time.time()
+        for runtime in self.plane.all_runtimes():
+            if runtime.async_config is None or runtime.status in ("Creating", "Deleting"):
+                continue
+            key = (runtime.region, runtime.name)
+            current = values(runtime)
+            last_time, last_values = self._last.get(key, (0.0, {}))
+            interval = BUSY_INTERVAL_S if current["ApproximateBacklogSize"] else IDLE_INTERVAL_S
+            changed = {k: v for k, v in current.items()
+                       if k != "ApproximateAgeOfOldestRequest"} != {
+                k: v for k, v in last_values.items() if k != "ApproximateAgeOfOldestRequest"}
+            if not changed and now - last_time < interval:
+                continue
+            self._last[key] = (now, current)
+            self.plane.aws.client("cloudwatch", runtime.region).put_metric_data(
+                Namespace=NAMESPACE,
+                MetricData=[{
+                    "MetricName": name, "Value": value,
+                    "Unit": "Seconds" if name == "ApproximateAgeOfOldestRequest" else "Count",
+                    "Dimensions": [{"Name": "EndpointName", "Value": runtime.name}],
+                } for name, value in current.items()],
+            )

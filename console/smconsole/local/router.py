@@ -1,0 +1,249 @@
+"""One loopback URL: the sagemaker-runtime routes to the data plane, the rest to moto.
+
+Control-plane calls that moto gets wrong are answered or completed here (see DESIGN.md's
+measured moto facts); every successful state change is journaled for the next start.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from smconsole.local import backends, wire
+from smconsole.local.dataplane import DataPlane, Reply
+from smconsole.local.internal import INTERNAL_ENVIRON
+from smconsole.local.journal import Journal
+from smconsole.local.scaling import ScalingRecord
+
+HEALTH_PATH = "/_smconsole/health"
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+def _json_error(code: str, message: str, status: int = 400) -> Response:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return status, [("Content-Type", "application/x-amz-json-1.1"),
+                    ("x-amzn-ErrorType", code)], body
+
+
+def _json(payload: dict[str, Any]) -> Response:
+    return 200, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(payload).encode()
+
+
+class Router:
+    def __init__(self, moto_app: Any, plane: DataPlane, journal: Journal | None,
+                 activities: ScalingRecord, latency_ms: int = 0) -> None:
+        self.moto_app = moto_app
+        self.plane = plane
+        self.journal = journal
+        self.activities = activities
+        self.latency_s = latency_ms / 1000.0
+        self.ready = False
+
+    # --- WSGI ----------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            status, headers, body = 200 if self.ready else 503, [
+                ("Content-Type", "application/json")], json.dumps({"ready": self.ready}).encode()
+        else:
+            if self.latency_s and not environ.get(INTERNAL_ENVIRON):
+                time.sleep(self.latency_s)
+            status, headers, body = self.dispatch(environ, _read_body(environ))
+        start_response(f"{status} {_reason(status)}", headers)
+        return [body]
+
+    def dispatch(self, environ: dict[str, Any], body: bytes, *, journal: bool = True) -> Response:
+        path = str(environ.get("PATH_INFO", ""))
+        call = wire.identify(environ, body)
+        runtime = wire.RUNTIME_PATH.match(path)
+        if runtime and call.method == "POST" and call.service in ("sagemaker", ""):
+            headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
+                       if k.startswith("HTTP_")}
+            headers["content-type"] = str(environ.get("CONTENT_TYPE", ""))
+            name, kind = runtime.group(1), runtime.group(2)
+            if kind == "async-invocations":
+                reply = self.plane.invoke_async(call.region, name, headers, body)
+            else:
+                reply = self.plane.invoke(call.region, name, headers, body)
+            return _from_reply(reply)
+        if call.service == "sagemaker" and call.action == "UpdateEndpointWeightsAndCapacities":
+            body = self._keep_weights(call.region, body)
+        answered = self._intercept(call, body)
+        if answered is not None:
+            response = answered
+        else:
+            response = self._forward(environ, body)
+            if 200 <= response[0] < 300:
+                self._after(call, body)
+        if journal and self.journal is not None and 200 <= response[0] < 300 and call.mutating:
+            self._journal(call, environ, body)
+        return response
+
+    def _forward(self, environ: dict[str, Any], body: bytes) -> Response:
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        env["CONTENT_LENGTH"] = str(len(body))
+        env.pop("HTTP_TRANSFER_ENCODING", None)
+        env.pop("wsgi.input_terminated", None)
+        captured: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+            captured["status"], captured["headers"] = int(status.split()[0]), headers
+
+        chunks = self.moto_app(env, start_response)
+        try:
+            data = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        return captured["status"], list(captured["headers"]), data
+
+    # --- control-plane fixes -------------------------------------------------------------
+    def _intercept(self, call: wire.Call, body: bytes) -> Response | None:
+        if call.service == "sagemaker" and call.action:
+            return self._sagemaker(call, _loads(body))
+        if call.service == "application-autoscaling" and call.action == \
+                "DescribeScalingActivities":
+            return _json(self.activities.describe(_loads(body)))
+        return None
+
+    def _sagemaker(self, call: wire.Call, params: dict[str, Any]) -> Response | None:
+        sm = backends.sagemaker(call.region)
+        arn = f"arn:aws:sagemaker:{call.region}:{backends.account_id()}"
+        if call.action == "CreateModel" and params.get("ModelName") in sm._models:
+            return _json_error("ValidationException", f'Cannot create already existing model '
+                               f'"{arn}:model/{params["ModelName"].lower()}".')
+        if (call.action == "CreateEndpointConfig"
+                and params.get("EndpointConfigName") in sm.endpoint_configs):
+            return _json_error(
+                "ValidationException", f'Cannot create already existing endpoint configuration '
+                f'"{arn}:endpoint-config/{params["EndpointConfigName"].lower()}".')
+        if call.action == "CreateEndpoint" and params.get("EndpointName") in sm.endpoints:
+            return _json_error("ValidationException", f'Cannot create already existing endpoint '
+                               f'"{arn}:endpoint/{params["EndpointName"].lower()}".')
+        if call.action == "DeleteEndpoint" and params.get("EndpointName") in sm.endpoints:
+            self.plane.endpoint_deleting(call.region, params["EndpointName"])
+            return _json({})
+        if call.action == "UpdateEndpoint":
+            return self._update_endpoint(call, params)
+        return None
+
+    def _update_endpoint(self, call: wire.Call, params: dict[str, Any]) -> Response:
+        name, config = params.get("EndpointName", ""), params.get("EndpointConfigName", "")
+        record = backends.endpoint(call.region, name)
+        arn = f"arn:aws:sagemaker:{call.region}:{backends.account_id()}"
+        if record is None:
+            return _json_error("ValidationException",
+                               f'Could not find endpoint "{arn}:endpoint/{name.lower()}".')
+        if backends.endpoint_config(call.region, config) is None:
+            return _json_error("ValidationException", f'Could not find endpoint configuration '
+                               f'"{arn}:endpoint-config/{config.lower()}".')
+        if record.endpoint_status not in ("InService", "Failed"):
+            return _json_error("ValidationException", f'Cannot update in-progress endpoint '
+                               f'"{arn}:endpoint/{name.lower()}".')
+        self.plane.endpoint_updating(call.region, name, config)
+        return _json({"EndpointArn": record.arn})
+
+    def _keep_weights(self, region: str, body: bytes) -> bytes:
+        """Moto drops a variant's weight when only its count is sent; AWS keeps it."""
+        params = _loads(body)
+        record = backends.endpoint(region, params.get("EndpointName", ""))
+        if record is None:
+            return body
+        current = {v["VariantName"]: v.get("CurrentWeight") for v in record.production_variants}
+        for entry in params.get("DesiredWeightsAndCapacities") or []:
+            if entry.get("DesiredWeight") is None:
+                entry["DesiredWeight"] = current.get(entry.get("VariantName")) or 1.0
+        return json.dumps(params).encode()
+
+    def _after(self, call: wire.Call, body: bytes) -> None:
+        if call.service == "sagemaker":
+            params = _loads(body)
+            if call.action == "CreateEndpoint":
+                self.plane.endpoint_created(call.region, params["EndpointName"])
+            elif call.action == "UpdateEndpointWeightsAndCapacities":
+                wanted = {e["VariantName"]: int(e["DesiredInstanceCount"])
+                          for e in params.get("DesiredWeightsAndCapacities") or []
+                          if e.get("DesiredInstanceCount") is not None}
+                self.plane.capacity_requested(call.region, params["EndpointName"], wanted)
+        elif (call.service == "application-autoscaling"
+              and call.action == "DeregisterScalableTarget"):
+            # AWS deletes a target's policies with it; moto leaves them behind.
+            params = _loads(body)
+            backend = backends.autoscaling(call.region)
+            for key, policy in list(backend.policies.items()):
+                if (policy.service_namespace == params.get("ServiceNamespace")
+                        and policy.resource_id == params.get("ResourceId")
+                        and policy.scalable_dimension == params.get("ScalableDimension")):
+                    policy.delete_alarms(backends.account_id(), call.region)
+                    del backend.policies[key]
+
+    # --- persistence ---------------------------------------------------------------------
+    def _journal(self, call: wire.Call, environ: dict[str, Any], body: bytes) -> None:
+        assert self.journal is not None
+        if call.action or call.service not in ("s3", ""):
+            self.journal.record_request(environ, body)
+            return
+        parts = call.path.lstrip("/").split("/", 1)
+        query = str(environ.get("QUERY_STRING", ""))
+        if len(parts) < 2 or not parts[1]:
+            self.journal.record_request(environ, body)  # bucket-level: replayable as is
+            return
+        if "uploads" in query.split("&") or "partNumber=" in query:
+            return  # the upload's parts; its completion is journaled as the object
+        if call.method == "DELETE" and "uploadId=" in query:
+            return
+        key = parts[1].encode("latin-1").decode("utf-8", "replace")
+        self.journal.record_s3_key(parts[0], key)
+
+    def replay(self) -> tuple[int, int]:
+        """Rebuild moto's state from the journal (before the URL is announced)."""
+        if self.journal is None:
+            return 0, 0
+        self.plane.replaying = True
+
+        def call(environ: dict[str, Any]) -> tuple[int, bytes]:
+            status, _, body = self.dispatch(environ, environ["wsgi.input"].read(),
+                                            journal=False)
+            return status, body
+
+        try:
+            return self.journal.replay(call)
+        finally:
+            self.plane.replaying = False
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        return stream.read(int(length))
+    if environ.get("wsgi.input_terminated"):
+        return stream.read()
+    return b""
+
+
+def _loads(body: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _from_reply(reply: Reply) -> Response:
+    return reply.status, list(reply.headers), reply.body
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
