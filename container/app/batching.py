@@ -48,6 +48,21 @@ def _settle(future: asyncio.Future[list[Any]], outputs: Any, exc: BaseException 
 _STOP = object()
 
 
+@dataclass
+class BatchStats:
+    """Counters read by /stats and the benchmark (written only by the consumer thread)."""
+
+    batches: int = 0
+    items: int = 0
+    requests: int = 0
+    max_batch_items: int = 0
+    split_batches: int = 0  # batches that failed and were rerun request by request
+    failed_requests: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
 class Batcher:
     """Gathers queued requests into forward passes of at most `max_batch_size` items.
 
@@ -73,6 +88,7 @@ class Batcher:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._held: _Job | None = None
+        self.stats = BatchStats()
 
     def start(self) -> None:
         self._thread.start()
@@ -150,6 +166,10 @@ class Batcher:
 
     def _execute(self, batch: list[_Job]) -> None:
         items = [item for job in batch for item in job.items]
+        self.stats.batches += 1
+        self.stats.requests += len(batch)
+        self.stats.items += len(items)
+        self.stats.max_batch_items = max(self.stats.max_batch_items, len(items))
         try:
             outputs = self._forward(items)
         except Exception as exc:  # noqa: BLE001 - any model failure becomes the request's 500
@@ -158,6 +178,7 @@ class Batcher:
                 return
             # One bad input must fail only its own request: rerun each request alone.
             log.warning("batch of %d requests failed; retrying them one by one", len(batch))
+            self.stats.split_batches += 1
             for job in batch:
                 try:
                     job.resolve(self._forward(job.items))
@@ -180,6 +201,7 @@ class Batcher:
         return outputs
 
     def _fail(self, job: _Job, exc: Exception) -> None:
+        self.stats.failed_requests += 1
         log.error("inference failed for a request of %d inputs", len(job.items), exc_info=exc)
         error = PredictionError(f"{type(exc).__name__}: {exc}")
         error.__cause__ = exc

@@ -66,6 +66,7 @@ class ServerState:
         self.handler: Any = None
         self.batcher: Batcher | None = None
         self.load_error: str | None = None
+        self.in_flight = 0
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -75,10 +76,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def _field_of(err: ValidationError) -> tuple[str, str]:
-    first = err.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "body"
-    message = first["msg"].removeprefix("Value error, ")
-    return field, f"{field}: {message}"
+    """The first field at fault, and a message naming every field at fault."""
+    parts = []
+    for error in err.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        parts.append((field, f"{field}: {error['msg'].removeprefix('Value error, ')}"))
+    return parts[0][0], "; ".join(message for _, message in parts)
 
 
 def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
@@ -198,8 +201,29 @@ def create_app(settings: Settings, on_fatal: Callable[[], None] = lambda: None) 
         status = "failed" if state.load_error else "loading"
         return json_response({"status": status}, 503)
 
+    @app.get("/stats")
+    async def stats() -> Response:
+        """Load and batching counters, for operators and the benchmark (SageMaker ignores it)."""
+        batcher = state.batcher
+        return json_response(
+            {
+                "ready": state.ready,
+                "task": getattr(state.handler, "task", None),
+                "in_flight": state.in_flight,
+                "queued": batcher.depth if batcher else 0,
+                **(batcher.stats.as_dict() if batcher else {}),
+            }
+        )
+
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
+        state.in_flight += 1
+        try:
+            return await _invoke(request)
+        finally:
+            state.in_flight -= 1
+
+    async def _invoke(request: Request) -> Response:
         handler, batcher = state.handler, state.batcher
         if not state.ready or handler is None or batcher is None:
             raise ApiError(503, "not_ready", "model is still loading", headers={"Retry-After": "5"})

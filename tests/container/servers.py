@@ -1,0 +1,138 @@
+"""Real container servers: `run_server.py serve` as subprocesses on loopback ports."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+CONTAINER = Path(__file__).resolve().parents[2] / "container"
+RUN_SERVER = CONTAINER / "run_server.py"
+LISTENING = re.compile(r"Uvicorn running on http://[\d.]+:(\d+)")
+START_DEADLINE_S = 120.0
+
+
+def load_tiny_models() -> ModuleType:
+    """container/tools/tiny_models.py, loaded by path: container/ is not an installed package."""
+    spec = importlib.util.spec_from_file_location(
+        "container_tiny_models", CONTAINER / "tools" / "tiny_models.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Server:
+    """One running `run_server.py serve` process and what its start looked like."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    url: str = ""
+    ping_statuses: list[int] = field(default_factory=list)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/stats", timeout=5).json()
+
+    def wait_until(self, condition, what: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Poll /stats until `condition(stats)` holds (cross-process state: poll, never sleep)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stats = self.stats()
+            if condition(stats):
+                return stats
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; last stats {stats}")
+            time.sleep(0.01)
+
+    def terminate(self, timeout: float = 40.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+
+def spawn(model_dir: Path, log_path: Path, **env: str) -> Server:
+    """Start the server on a port the OS picks (SAGEMAKER_BIND_TO_PORT=0); not yet ready."""
+    full_env = {
+        **os.environ,
+        "MODEL_DIR": str(model_dir),
+        "SAGEMAKER_BIND_TO_PORT": "0",
+        "SERVER_HOST": "127.0.0.1",
+        "HF_HUB_OFFLINE": "1",
+        **env,
+    }
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(RUN_SERVER), "serve"],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log_path.parent,
+        )
+    return Server(proc=proc, log_path=log_path)
+
+
+def wait_listening(server: Server) -> Server:
+    deadline = time.monotonic() + START_DEADLINE_S
+    while not server.url:
+        if match := LISTENING.search(server.log()):
+            server.url = f"http://127.0.0.1:{match.group(1)}"
+            break
+        if server.proc.poll() is not None:
+            raise AssertionError(f"server exited {server.proc.returncode}:\n{server.log()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"server never listened:\n{server.log()}")
+        time.sleep(0.02)
+    return server
+
+
+def wait_ready(server: Server) -> Server:
+    wait_listening(server)
+    deadline = time.monotonic() + START_DEADLINE_S
+    with httpx.Client(timeout=5) as client:
+        while True:
+            status = client.get(f"{server.url}/ping").status_code
+            server.ping_statuses.append(status)
+            if status == 200:
+                return server
+            if server.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"server never became ready:\n{server.log()}")
+            time.sleep(0.05)
+
+
+def start_server(model_dir: Path, log_path: Path, **env: str) -> Server:
+    return wait_ready(spawn(model_dir, log_path, **env))
+
+
+def module_server(
+    tmp_path_factory: pytest.TempPathFactory, model_dir: Path, name: str, **env: str
+) -> Iterator[Server]:
+    """Body of a module-scoped server fixture: one process shared by a test module."""
+    server = start_server(model_dir, tmp_path_factory.mktemp(name) / "server.log", **env)
+    try:
+        yield server
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
