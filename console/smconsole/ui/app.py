@@ -73,7 +73,7 @@ class SMConsole(App[None]):
         self._update_header()
 
     @on(Worker.StateChanged)
-    def worker_state_changed(self, event: Worker.StateChanged) -> None:
+    def report_worker(self, event: Worker.StateChanged) -> None:
         """Every worker's failure becomes a notification and a header status, never an exit."""
         worker = event.worker
         if event.state is WorkerState.SUCCESS and worker.group != "logs-streams":

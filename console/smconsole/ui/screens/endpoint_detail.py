@@ -9,12 +9,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Sparkline, Static
 
 from smconsole.models.endpoints import EndpointDetail
 from smconsole.ui import formatting as fmt
 from smconsole.ui.messages import DetailLoaded, EndpointDeleted, MetricsLoaded
+from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import ConfirmDeleteScreen
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ SPARKLINES = (
 )
 
 
-class EndpointDetailScreen(Screen[None]):
+class EndpointDetailScreen(ConsoleScreen):
     AREA = "endpoint"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "logs", "Logs", id="endpoint.logs"),

@@ -8,12 +8,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from smconsole.models.endpoints import Endpoint
 from smconsole.ui import formatting as fmt
 from smconsole.ui.messages import EndpointDeleted, EndpointsDescribed, EndpointsListed
+from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import ConfirmDeleteScreen
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ STATUS_FILTERS = (None, "InService", "Creating", "Updating", "Failed", "Deleting
 REBUILD_THRESHOLD = 200
 
 
-class EndpointsScreen(Screen[None]):
+class EndpointsScreen(ConsoleScreen):
     """All endpoints; Enter opens one, `l` its logs, `d` deletes it."""
 
     AREA = "endpoints"

@@ -12,11 +12,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from smconsole.models.logs import LogBatch, LogEvent, TailState, TailStatus, parse_since
 from smconsole.ui.messages import LogBatchArrived, TailFailed
+from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import PromptScreen
 from smconsole.ui.widgets.log_view import LogView
 
@@ -63,7 +63,7 @@ class TailThread(threading.Thread):
         self.stop_event.set()
 
 
-class LogsScreen(Screen[None]):
+class LogsScreen(ConsoleScreen):
     AREA = "logs"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pause", "Pause", id="logs.pause"),
