@@ -72,6 +72,7 @@ class Instance:
         })
         env.update(self.env)
         env["SAGEMAKER_BIND_TO_PORT"] = str(self.port)
+        env.setdefault("SERVER_HOST", "127.0.0.1")  # loopback only, unlike a real instance
         self.process = subprocess.Popen(
             [sys.executable, str(container / "run_server.py"), "serve"],
             cwd=str(container), env=env, stdin=subprocess.DEVNULL,

@@ -148,6 +148,8 @@ class Autoscaler:
             # A step policy out-bids tracking upward; downward it acts only on its own.
             if stepped[0] > wanted or (stepped[0] < current and not tracking):
                 wanted, causes = stepped[0], [stepped[1]]
+            elif stepped[0] == wanted != current:
+                causes.append(stepped[1])
         low = int(target.min_capacity or 0)
         high = int(target.max_capacity if target.max_capacity is not None else wanted)
         clamped = max(low, min(high, wanted))

@@ -1,0 +1,35 @@
+"""Tiny models for local-stack tests, built once per session by the container's own tool."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+from smconsole import locations
+
+
+def tiny_models() -> Any:
+    path = locations.container_dir() / "tools" / "tiny_models.py"
+    spec = importlib.util.spec_from_file_location("tiny_models", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def failing_summarizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A summarizer whose forward pass fails (a real 500) for texts over ~60 words."""
+    return Path(tiny_models().build_failing_summarizer(tmp_path_factory.mktemp("failing")))
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(tiny_models().build_text_classifier(tmp_path_factory.mktemp("classifier")))
+
+
+@pytest.fixture(scope="session")
+def failing_text() -> str:
+    return str(tiny_models().FAILING_TEXT)
