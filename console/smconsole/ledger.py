@@ -129,8 +129,10 @@ class Ledger:
         # NORMAL in WAL mode survives a killed process (only power loss can drop commits).
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            # executescript commits on its own; every statement is IF NOT EXISTS.
+            self._db.executescript(_SCHEMA)
         with self._tx() as db:
-            db.executescript(_SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:

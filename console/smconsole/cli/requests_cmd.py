@@ -1,9 +1,247 @@
-"""Subcommands (not yet built)."""
+"""`smconsole submit`, `watch` and `results`: async request batches from YAML, for scripts."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TextIO
+
+from smconsole import errors
+from smconsole.cli.common import print_json, session_from_args
+from smconsole.models.requests import AsyncRequest, Outcome, Status, SubmitProgress
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    """Adds nothing yet."""
+    submit = sub.add_parser(
+        "submit", parents=parents, help="send a request batch (YAML) to an async endpoint",
+        description="Validate a request batch, record it in the ledger and send it. "
+                    "Refuses a batch already sent unless --again.",
+    )
+    submit.add_argument("file", nargs="?", help="the batch YAML (see configs/requests-*.yaml)")
+    submit.add_argument("--json", action="store_true", help="print the result as JSON")
+    submit.add_argument("--wait", action="store_true", help="watch until every result is in")
+    submit.add_argument("--again", action="store_true",
+                        help="send a batch even though the same one was sent before")
+    submit.add_argument("--resume", action="store_true",
+                        help="finish sending interrupted batches (this file's, or all)")
+    submit.add_argument("--concurrency", type=int, default=16, help="invokes in flight (16)")
+    submit.add_argument("--tick", type=float, default=2.0, help="seconds between checks")
+    submit.set_defaults(handler=run_submit)
+
+    watch = sub.add_parser(
+        "watch", parents=parents, help="follow pending requests until their results are in",
+        description="Reads the endpoint's SNS notifications through an SQS queue smconsole "
+                    "owns when the endpoint has topics; otherwise lists each batch's S3 prefix.",
+    )
+    watch.add_argument("--batch", help="only this batch")
+    watch.add_argument("--json", action="store_true", help="one JSON object per result")
+    watch.add_argument("--tick", type=float, default=2.0, help="seconds between checks")
+    watch.add_argument("--mode", choices=("auto", "sns", "s3"), default="auto",
+                       help="how to find results (auto: SNS when the endpoint has topics)")
+    watch.add_argument("--once", action="store_true", help="look once and exit")
+    watch.add_argument("--remove-queue", action="store_true",
+                       help="unsubscribe and delete smconsole's notification queue, then exit")
+    watch.set_defaults(handler=run_watch)
+
+    results = sub.add_parser(
+        "results", parents=parents, help="export results as JSON lines (outputs fetched)",
+    )
+    results.add_argument("--batch", help="only this batch (default: every batch)")
+    results.add_argument("--status", choices=[s.value for s in Status], action="append",
+                         help="only requests with this status (repeatable)")
+    results.add_argument("--no-body", action="store_true", help="do not fetch outputs")
+    results.set_defaults(handler=run_results)
+
+
+def _ledger() -> Any:
+    from smconsole.ledger import Ledger
+
+    return Ledger()
+
+
+class ProgressBar:
+    """One line on stderr, redrawn in place on a terminal; a final line otherwise."""
+
+    def __init__(self, stream: TextIO = sys.stderr, label: str = "submit") -> None:
+        self.stream = stream
+        self.label = label
+        self.tty = stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, step: SubmitProgress) -> None:
+        now = time.monotonic()
+        last = step.done >= step.total
+        if not self.tty and not last:
+            return
+        if self.tty and not last and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * step.done / max(1, step.total))
+        line = (f"{self.label} {step.batch_id} [{'#' * filled}{'.' * (width - filled)}] "
+                f"{step.done}/{step.total}")
+        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        if self.tty and last:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    from smconsole.services.requests import RequestService
+
+    if not args.file and not args.resume:
+        raise errors.SmconsoleError("submit: give a batch file (or --resume)")
+    planned = RequestService.plan(args.file) if args.file else None  # validates before AWS
+    session = session_from_args(args)
+    with _ledger() as ledger:
+        service = RequestService(session, ledger, concurrency=args.concurrency)
+        progress = None if args.json else ProgressBar()
+        if args.resume:
+            batch_id = None
+            if planned is not None:
+                unfinished = {b.batch_id for b in ledger.unfinished_batches()}
+                matching = [b for b in service.earlier(planned) if b.batch_id in unfinished]
+                if not matching:
+                    raise errors.SmconsoleError(
+                        f"{planned.file}: nothing to resume (no interrupted batch of this file)")
+                batch_id = matching[0].batch_id
+            results = service.resume(batch_id, progress=progress)
+            if not results and not args.json:
+                print("nothing to resume", file=sys.stderr)
+        else:
+            assert planned is not None
+            results = [service.submit(planned, again=args.again, progress=progress)]
+        batch_ids = [r.batch.batch_id for r in results]
+        if args.wait and batch_ids:
+            _watch(session, ledger, batch_ids, args.tick, "auto", quiet=args.json)
+        summaries = [_batch_summary(ledger, batch_id) for batch_id in batch_ids]
+    if args.json:
+        print_json(summaries[0] if len(summaries) == 1 and not args.resume else summaries)
+    else:
+        for summary in summaries:
+            counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n)
+            print(f"{summary['batch_id']}: {summary['total']} requests to "
+                  f"{summary['endpoint']} ({counts})")
+    failed = any(s["counts"].get("failed") or s["counts"].get("queued") for s in summaries)
+    return 1 if failed else 0
+
+
+def _batch_summary(ledger: Any, batch_id: str) -> dict[str, Any]:
+    batch = ledger.batch(batch_id)
+    rejected = [
+        {"index": r.index, "inference_id": r.inference_id, "error": r.error}
+        for r in ledger.requests(batch_id=batch_id, statuses=[Status.FAILED, Status.QUEUED])
+        if r.error
+    ]
+    return {
+        "batch_id": batch.batch_id, "file": batch.file, "endpoint": batch.endpoint,
+        "total": batch.total, "counts": {s.value: batch.count(s) for s in Status},
+        "errors": rejected[:20],
+    }
+
+
+def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, mode: str,
+           *, quiet: bool = False, as_json: bool = False, once: bool = False) -> None:
+    from smconsole.services.outputs import OutputWatcher
+
+    watcher = OutputWatcher(session, ledger, tick=tick, mode=mode)  # type: ignore[arg-type]
+
+    def report(outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if as_json:
+                print(json.dumps(_outcome_json(ledger.request(outcome.batch_id, outcome.index))),
+                      flush=True)
+            elif not quiet:
+                latency = ledger.request(outcome.batch_id, outcome.index).latency
+                took = f" in {latency:.1f}s" if latency is not None else ""
+                where = outcome.location or ""
+                why = f": {outcome.error}" if outcome.error else ""
+                print(f"{outcome.status.value:9} {outcome.batch_id}/{outcome.index} "
+                      f"{where}{took}{why}", file=sys.stderr if quiet else sys.stdout, flush=True)
+
+    if once:
+        report(watcher.poll(batch_ids))
+        return
+    pending = len(ledger.pending(batch_ids))
+    if not quiet and not as_json:
+        print(f"watching {pending} pending request(s); Ctrl-C stops", file=sys.stderr)
+    watcher.run(report, batch_ids=batch_ids, until_done=True)
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    from smconsole.services.outputs import OutputWatcher
+
+    session = session_from_args(args)
+    with _ledger() as ledger:
+        if args.remove_queue:
+            removed = OutputWatcher(session, ledger).remove_queue()
+            print(f"removed {removed['url']}" if removed else "no queue to remove",
+                  file=sys.stderr)
+            return 0
+        batch_ids = [ledger.batch(args.batch).batch_id] if args.batch else None
+        _watch(session, ledger, batch_ids, args.tick, args.mode, as_json=args.json,
+               once=args.once)
+        summaries = [_batch_summary(ledger, b) for b in batch_ids] if batch_ids else []
+    return 1 if any(s["counts"].get("failed") for s in summaries) else 0
+
+
+def _outcome_json(request: AsyncRequest) -> dict[str, Any]:
+    return {
+        "batch_id": request.batch_id, "index": request.index,
+        "inference_id": request.inference_id, "endpoint": request.endpoint,
+        "status": request.status.value, "source": request.source,
+        "source_ref": request.source_ref, "input_location": request.input_location,
+        "output_location": request.output_location,
+        "failure_location": request.failure_location, "submitted_at": request.submitted_at,
+        "finished_at": request.finished_at, "latency_s": request.latency, "error": request.error,
+    }
+
+
+def run_results(args: argparse.Namespace) -> int:
+    from smconsole.services.outputs import OutputWatcher
+
+    with _ledger() as ledger:
+        if args.batch:
+            ledger.batch(args.batch)  # NotFound names the batch
+        statuses = [Status(s) for s in args.status] if args.status else None
+        requests = ledger.requests(batch_id=args.batch, statuses=statuses)
+        bodies: list[dict[str, Any]] = [{} for _ in requests]
+        if not args.no_body and requests:
+            watcher = OutputWatcher(session_from_args(args), ledger)
+
+            def fetch(request: AsyncRequest) -> dict[str, Any]:
+                location = (request.output_location if request.status is Status.SUCCEEDED
+                            else request.failure_location if request.status is Status.FAILED
+                            else None)
+                if not location:
+                    return {}
+                try:
+                    body = watcher.fetch(location, limit=0)
+                except errors.SmconsoleError as exc:
+                    return {"fetch_error": str(exc)}
+                return decode_body(body.data, body.content_type,
+                                   "output" if request.status is Status.SUCCEEDED else "failure")
+
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                bodies = list(pool.map(fetch, requests))
+        out = sys.stdout
+        for request, body in zip(requests, bodies, strict=True):
+            out.write(json.dumps({**_outcome_json(request), **body}) + "\n")
+        out.flush()
+    return 0
+
+
+def decode_body(data: bytes, content_type: str | None, key: str) -> dict[str, Any]:
+    """A body as JSON when it is JSON, text when it is text, base64 otherwise."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {key + "_base64": base64.b64encode(data).decode("ascii")}
+    try:
+        return {key: json.loads(text)}
+    except ValueError:
+        return {key: text}
