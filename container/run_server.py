@@ -84,6 +84,15 @@ def main(argv: list[str]) -> int:
         logging.getLogger("container").error("bad setting: %s", exc)
         return 2
 
+    from app.discovery import resolve
+    from app.errors import ModelLoadError
+
+    try:
+        model_dir, task = resolve(settings.model_dir, settings.task)
+    except ModelLoadError as exc:
+        logging.getLogger("container").error("cannot serve: %s", exc)
+        return 1
+
     from app.main import create_app
 
     failed = []
@@ -95,7 +104,7 @@ def main(argv: list[str]) -> int:
             server.should_exit = True
 
     config = uvicorn.Config(
-        create_app(settings, on_fatal),
+        create_app(settings, model_dir, task, on_fatal),
         host=settings.host,
         port=settings.port,
         proxy_headers=True,

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -129,13 +130,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _load_in_background(settings: Settings, state: ServerState, on_fatal: Callable[[], None]):
+def _load_in_background(
+    settings: Settings,
+    model_dir: Path,
+    task: str,
+    state: ServerState,
+    on_fatal: Callable[[], None],
+) -> threading.Thread:
     def run() -> None:
         try:
             # torch and transformers load here, not at import, so the port opens at once.
             from app import model
 
-            handler = model.load(settings.model_dir, settings.task, settings.device)
+            handler = model.load(model_dir, task, settings.device)
         except Exception as exc:
             state.load_error = f"{type(exc).__name__}: {exc}"
             log.error("model failed to load: %s", state.load_error, exc_info=exc)
@@ -164,13 +171,18 @@ def _load_in_background(settings: Settings, state: ServerState, on_fatal: Callab
     return thread
 
 
-def create_app(settings: Settings, on_fatal: Callable[[], None] = lambda: None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    model_dir: Path,
+    task: str,
+    on_fatal: Callable[[], None] = lambda: None,
+) -> FastAPI:
     """The app; the model loads in a thread so the port answers (503) within milliseconds."""
     state = ServerState()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _load_in_background(settings, state, on_fatal)
+        _load_in_background(settings, model_dir, task, state, on_fatal)
         yield
         if state.batcher is not None:
             # uvicorn has already waited for in-flight requests; this ends the consumer.

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .background import InBackground
 from .servers import Server, module_server
 
 ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
@@ -137,26 +138,17 @@ def test_unknown_routes_do_not_leak_docs(minilm: Server) -> None:
 
 def test_ping_stays_fast_while_a_big_batch_runs(minilm: Server) -> None:
     texts = [f"sentence number {i} " * 16 for i in range(48)]
-    with httpx.Client(timeout=60) as client:
-        before = minilm.stats()["batches"]
-        with httpx.Client(timeout=60) as worker:
-            import threading
-
-            result: dict[str, httpx.Response] = {}
-            thread = threading.Thread(
-                target=lambda: result.setdefault(
-                    "r", worker.post(f"{minilm.url}/invocations", json={"inputs": texts})
-                )
-            )
-            thread.start()
-            minilm.wait_until(lambda s: s["batches"] > before, "the batch to start")
-            latencies = []
-            while thread.is_alive():
-                start = time.perf_counter()
-                assert client.get(f"{minilm.url}/ping").status_code == 200
-                latencies.append(time.perf_counter() - start)
-            thread.join()
-    assert result["r"].status_code == 200
-    assert len(result["r"].json()["embeddings"]) == 48
-    assert len(latencies) >= 5
+    before = minilm.stats()["batches"]
+    call = InBackground(lambda: invoke(minilm, {"inputs": texts}))
+    minilm.wait_until(lambda s: s["batches"] > before, "the batch to start")
+    latencies = []
+    with httpx.Client(timeout=5) as client:
+        while call.running:
+            start = time.perf_counter()
+            assert client.get(f"{minilm.url}/ping").status_code == 200
+            latencies.append(time.perf_counter() - start)
+    response = call.result()
+    assert response.status_code == 200
+    assert len(response.json()["embeddings"]) == 48
+    assert len(latencies) >= 3
     assert max(latencies) < 0.1, latencies

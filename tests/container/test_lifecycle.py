@@ -1,0 +1,63 @@
+"""Start-up and shutdown: SIGTERM drains in-flight work and exits 0; bad setups fail fast."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from .background import InBackground
+from .servers import wait_listening
+
+LONG = {"text": "the model is fast", "max_length": 120, "min_length": 120}
+
+
+def test_sigterm_finishes_the_in_flight_request_then_exits_0(
+    server_factory, summarizer_dir: Path
+) -> None:
+    server = server_factory(summarizer_dir)
+    before = server.stats()["batches"]
+    call = InBackground(lambda: httpx.post(f"{server.url}/invocations", json=LONG, timeout=60))
+    server.wait_until(lambda s: s["batches"] > before, "the request to reach the model")
+    server.proc.send_signal(signal.SIGTERM)
+    response = call.result()
+    assert response.status_code == 200
+    assert len(response.json()["summary"].split()) >= 100
+    assert server.proc.wait(30) == 0
+    log = server.log()
+    assert "Shutting down" in log
+    assert log.index("Shutting down") < log.index("Finished server process")
+
+
+def test_sigterm_while_the_model_loads_exits_0_promptly(
+    server_factory, summarizer_dir: Path
+) -> None:
+    server = wait_listening(server_factory(summarizer_dir, wait=False))
+    server.proc.send_signal(signal.SIGTERM)
+    start = time.monotonic()
+    assert server.proc.wait(30) == 0
+    assert time.monotonic() - start < 5
+
+
+def test_a_folder_without_a_model_exits_1_naming_it(server_factory, tmp_path: Path) -> None:
+    empty = tmp_path / "opt-ml-model"
+    empty.mkdir()
+    server = server_factory(empty, wait=False)
+    assert server.proc.wait(60) == 1
+    assert f"no config.json in {empty}" in server.log()
+
+
+def test_an_unsupported_task_exits_1_naming_the_choices(
+    server_factory, summarizer_dir: Path
+) -> None:
+    server = server_factory(summarizer_dir, wait=False, HF_TASK="text-to-video")
+    assert server.proc.wait(60) == 1
+    assert "HF_TASK 'text-to-video' is not supported" in server.log()
+
+
+def test_a_bad_setting_exits_2_naming_the_variable(server_factory, summarizer_dir: Path) -> None:
+    server = server_factory(summarizer_dir, wait=False, BATCH_MAX_SIZE="many")
+    assert server.proc.wait(30) == 2
+    assert "BATCH_MAX_SIZE: expected an integer" in server.log()
