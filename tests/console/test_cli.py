@@ -14,7 +14,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
             "sys.stderr.write('TEXTUAL-LOADED\\n' if 'textual' in sys.modules else ''); "
             "sys.exit(rc)")
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
 
 
 def test_endpoints_json(moto_url, moto_session) -> None:

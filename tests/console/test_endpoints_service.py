@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from smconsole import errors
 from smconsole.services.endpoints import EndpointsService
 from smconsole.session import AwsSession
+
 from tests.ui.helpers import fail_endpoint, make_endpoint
 
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.stub import ANY, Stubber
-
 from smconsole import errors
 from smconsole.models.logs import LogEvent, TailState, parse_since
 from smconsole.services.logs import LOOKBACK_MS, LogsService, RateLimiter
 from smconsole.session import AwsSession
+
 from tests.ui.helpers import put_logs
 
 GROUP = "/aws/sagemaker/Endpoints/ep"
@@ -49,10 +49,9 @@ def test_resume_from_newest_timestamp_drops_events_already_shown() -> None:
         stub.add_response("filter_log_events",
                           {"events": [_event(2, 6000), _event(3, 6000, "AllTraffic/i-2")]},
                           {"logGroupName": GROUP, "startTime": 6000 - LOOKBACK_MS})
-        batches = []
+        batches: list = []
         with pytest.raises(_Stop):
-            for batch in service.tail("ep", since_ms=1000, follow=True):
-                batches.append(batch)
+            batches.extend(service.tail("ep", since_ms=1000, follow=True))
         stub.assert_no_pending_responses()
     events = [e for b in batches for e in b.events]
     assert [e.event_id for e in events] == ["id1", "id2", "id3"]
@@ -73,10 +72,9 @@ def test_throttling_backs_off_and_says_so() -> None:
                                   expected_params={"logGroupName": GROUP, "startTime": ANY})
         stub.add_response("filter_log_events", {"events": [_event(1, 5000)]},
                           {"logGroupName": GROUP, "startTime": ANY})
-        batches = []
+        batches: list = []
         with pytest.raises(_Stop):
-            for batch in service.tail("ep", since_ms=1000, follow=True):
-                batches.append(batch)
+            batches.extend(service.tail("ep", since_ms=1000, follow=True))
     states = [b.status.state for b in batches]
     assert states[0] is TailState.THROTTLED
     assert slept[:2] == [2.0, 4.0]  # exponential, not a fixed hammer

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 
-from textual.command import CommandPalette
-
 from smconsole.services.registry import Services
 from smconsole.ui.app import OPTIONAL_SCREENS, SMConsole
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen
 from smconsole.ui.screens.endpoints import EndpointsScreen
 from smconsole.ui.screens.logs import LogsScreen
 from smconsole.ui.screens.modals import HelpScreen, JumpScreen
+from textual.command import CommandPalette
+
 from tests.ui.helpers import make_endpoint, until
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from smconsole import errors
 from smconsole.services.registry import Services
 from smconsole.session import AwsSession
@@ -13,6 +12,7 @@ from smconsole.ui.screens.endpoints import EndpointsScreen
 from smconsole.ui.screens.logs import LogsScreen
 from smconsole.ui.screens.modals import ConfirmDeleteScreen
 from smconsole.ui.settings import ConsoleSettings
+
 from tests.ui.helpers import fail_endpoint, make_endpoint, until
 
 

@@ -10,6 +10,7 @@ from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.logs import LogsScreen
 from smconsole.ui.screens.modals import PromptScreen
 from smconsole.ui.widgets.log_view import LogView
+
 from tests.ui.helpers import make_endpoint, put_logs, until
 
 LINES = [
