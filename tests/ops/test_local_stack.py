@@ -1,0 +1,173 @@
+"""Deploy and autoscaling on the embedded local stack (moto + our data plane, real containers)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures.local_stack import ensure_bucket, unique, wait_for
+from smconsole import locations
+from smconsole.local import modelpack
+from smconsole.services.autoscaling import AutoscalingService, alarm_name
+from smconsole.services.deploy import DeployService
+from smconsole.session import AwsSession
+from smconsole.specs.deploy import DeploySpec, load_deploy_spec, split_s3_uri
+from smconsole.specs.scaling import ScalingSpec
+
+pytestmark = [pytest.mark.local_stack, pytest.mark.slow]
+
+BUCKET = "smconsole-ops-tests"
+
+
+def tiny_classifier(folder: Path) -> Path:
+    path = locations.container_dir() / "tools" / "tiny_models.py"
+    spec = importlib.util.spec_from_file_location("tiny_models", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Path(module.build_text_classifier(folder))
+
+
+def upload(session: AwsSession, archive: Path, uri: str) -> None:
+    bucket, key = split_s3_uri(uri)
+    ensure_bucket(session, bucket)
+    session.client("s3").upload_file(str(archive), bucket, key)
+
+
+def prepare(session: AwsSession, spec: DeploySpec) -> None:
+    """Buckets and topics the spec names (the console's deploy does not create them)."""
+    for uri in (spec.async_inference.output_path, spec.async_inference.failure_path):
+        ensure_bucket(session, split_s3_uri(uri)[0])
+    notes = spec.async_inference.notifications
+    for topic in (notes.success_topic, notes.error_topic) if notes else ():
+        if topic:
+            session.client("sns").create_topic(Name=topic.rsplit(":", 1)[-1])
+
+
+def variant_of(spec: DeploySpec, name: str, data: str, **changes: Any) -> DeploySpec:
+    raw = spec.model_dump(by_alias=True)
+    raw.update(name=name, update=False, autoscaling=None, **changes)
+    raw["model"]["data"] = data
+    raw["model"]["environment"] = {"MODEL_DIR": "/opt/ml/model/model"}  # task from the model
+    raw["async"]["output_path"] = f"s3://{BUCKET}/{name}/out"
+    raw["async"]["failure_path"] = f"s3://{BUCKET}/{name}/failed"
+    raw["async"]["notifications"] = None
+    return DeploySpec.model_validate(raw)
+
+
+@pytest.fixture(scope="module")
+def demo() -> DeploySpec:
+    return load_deploy_spec(locations.configs_dir() / "deploy-demo.yaml")
+
+
+def test_demo_spec_deploys_to_in_service(local_stack: Any, demo: DeploySpec) -> None:
+    session = local_stack.session()
+    archive = modelpack.pack_cached(modelpack.minilm_dir(), local_stack.state_dir / "ops-model")
+    upload(session, archive, demo.model.data)
+    prepare(session, demo)
+    service = DeployService(session)
+    plan = service.plan(demo)
+    assert not any("not found" in w for w in plan.warnings)
+    ticks: list[str] = []
+    result = service.deploy(plan, lambda p: ticks.append(p.status))
+    assert result.ok, (result.summary(), result.log_lines)
+    assert "InService" in ticks
+    if plan.action == "create":  # someone else may have deployed the demo first
+        assert "Creating" in ticks
+    assert result.scaling is not None and result.scaling.applied
+    state = AutoscalingService(session).describe(demo.name)
+    assert (state.target.min_capacity, state.target.max_capacity) == (0, 2)
+
+
+def test_container_that_cannot_start_reaches_failed_with_why(local_stack: Any, tmp_path: Path,
+                                                             demo: DeploySpec) -> None:
+    session = local_stack.session()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(broken, arcname="model")
+    name = unique("ops-broken")
+    uri = f"s3://{BUCKET}/{name}/model.tar.gz"
+    upload(session, archive, uri)
+    spec = variant_of(demo, name, uri)
+    prepare(session, spec)
+    service = DeployService(session)
+    result = service.deploy(spec, timeout=240)
+    assert result.status == "Failed" and not result.ok
+    print(result.failure_reason)
+    assert "ping health check" in (result.failure_reason or ""), result.failure_reason
+    assert any("model failed to load" in line for line in result.log_lines), result.log_lines
+    assert [r.kind for r in result.created] == ["model", "endpoint-config", "endpoint"]
+    cleaned = service.cleanup(result.created)
+    assert cleaned.ok, cleaned.failed
+    sm = session.client("sagemaker")
+    wait_for(lambda: name not in {e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]},
+             timeout_s=60)
+
+
+def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_path: Path,
+                                                 demo: DeploySpec) -> None:
+    session = local_stack.session()
+    model = tiny_classifier(tmp_path / "tiny")
+    archive = modelpack.pack(model, tmp_path / "model.tar.gz")
+    name = unique("ops-scale")
+    uri = f"s3://{BUCKET}/{name}/model.tar.gz"
+    upload(session, archive, uri)
+    spec = variant_of(demo, name, uri)
+    prepare(session, spec)
+    deployed = DeployService(session).deploy(spec, timeout=240)
+    assert deployed.ok, (deployed.summary(), deployed.log_lines)
+    sm = session.client("sagemaker")
+
+    def instances() -> int:
+        return sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0].get(
+            "CurrentInstanceCount", -1)
+
+    scaling = AutoscalingService(session)
+    edit = ScalingSpec.model_validate({
+        "min_capacity": 0, "max_capacity": 2,
+        "target_tracking": [{"metric": "ApproximateBacklogSizePerInstance", "target": 5,
+                             "scale_in_cooldown": 1, "scale_out_cooldown": 0}],
+        "scale_out_from_zero": {"cooldown": 1, "period": 10, "evaluation_periods": 1},
+    })
+    bad = ScalingSpec.model_construct(min_capacity=3, max_capacity=2, target_tracking=[],
+                                      scale_out_from_zero=None)
+    before = scaling.describe(name)
+    with pytest.raises(Exception, match="exceeds max capacity"):
+        scaling.plan(name, bad)
+    assert scaling.describe(name) == before  # a bad edit changes nothing
+
+    result = scaling.apply(scaling.plan(name, edit))
+    assert result.applied, result.message()
+    wait_for(lambda: instances() == 0, timeout_s=90, interval_s=0.5)
+
+    key = f"{name}/in/one.json"
+    session.client("s3").put_object(Bucket=BUCKET, Key=key,
+                                    Body=json.dumps({"inputs": "wake up"}).encode())
+    answer = session.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=name, InputLocation=f"s3://{BUCKET}/{key}",
+        ContentType="application/json")
+    wait_for(lambda: instances() >= 1, timeout_s=90, interval_s=0.5)
+    out_bucket, out_key = split_s3_uri(answer["OutputLocation"])
+
+    def output() -> bytes | None:
+        try:
+            return session.client("s3").get_object(Bucket=out_bucket, Key=out_key)["Body"].read()
+        except session.client("s3").exceptions.NoSuchKey:
+            return None
+
+    assert b"label" in wait_for(output, timeout_s=120, interval_s=0.5)
+
+    state = scaling.describe(name)
+    step = next(p for p in state.policies if p.policy_type == "StepScaling")
+    alarm = next(a for a in state.alarms if a.name == alarm_name(name, "AllTraffic"))
+    assert alarm.actions == (step.arn,) and alarm.metric == "HasBacklogWithoutCapacity"
+    cw = session.client("cloudwatch").describe_alarms(AlarmNames=[alarm.name])["MetricAlarms"]
+    assert cw[0]["AlarmActions"] == [step.arn]
+    DeployService(session).cleanup(deployed.created)
