@@ -26,6 +26,12 @@ def failing_summarizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def summarizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny summarizer: large min_length/max_length make a reliably long inference."""
+    return Path(tiny_models().build_summarizer(tmp_path_factory.mktemp("summarizer")))
+
+
+@pytest.fixture(scope="session")
 def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(tiny_models().build_text_classifier(tmp_path_factory.mktemp("classifier")))
 

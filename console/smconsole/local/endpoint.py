@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     from smconsole.local.dataplane import DataPlane
 
 DEFAULT_HEALTH_TIMEOUT_S = 600
+HEALTH_TIMEOUT_ENV = "SMCONSOLE_LOCAL_HEALTH_TIMEOUT_S"
 DEFAULT_MAX_CONCURRENCY = 4
 RESTART_BACKOFF_S = 5.0
 FAILURE_REASON_MAX = 1024
+LINE_IN_REASON = 300
 
 
 @dataclass
@@ -39,6 +41,10 @@ class Variant:
 
     @property
     def health_timeout_s(self) -> float:
+        # AWS's minimum is 60 s; the model's environment may ask the local stack for less.
+        local = (self.container.get("Environment") or {}).get(HEALTH_TIMEOUT_ENV)
+        if local:
+            return float(local)
         return float(self.spec.get("ContainerStartupHealthCheckTimeoutInSeconds")
                      or DEFAULT_HEALTH_TIMEOUT_S)
 
@@ -186,12 +192,14 @@ class EndpointRuntime:
         return None
 
     def _failure_reason(self, variant: Variant, instance: Instance, why: str) -> str:
-        lines = " | ".join(line.strip() for line in instance.last_lines(8) if line.strip())
-        reason = (f"The primary container for production variant {variant.name} did not pass "
-                  f"the ping health check: {why}. Last log lines: {lines or '(none)'}")
-        if len(reason) > FAILURE_REASON_MAX:
-            reason = reason[:FAILURE_REASON_MAX - 3] + "..."
-        return reason
+        """SageMaker's wording plus the container's last lines, newest kept, within 1024."""
+        head = (f"The primary container for production variant {variant.name} did not pass "
+                f"the ping health check: {why}. Last log lines: ")
+        lines = [line.strip()[:LINE_IN_REASON] for line in instance.last_lines(8)
+                 if line.strip()]
+        while lines and len(head) + len(" | ".join(lines)) > FAILURE_REASON_MAX:
+            lines.pop(0)
+        return head + (" | ".join(lines) or "(none)")
 
     def _spawn(self, variant: Variant) -> Instance | str:
         """A started instance, or why the model could not be prepared."""

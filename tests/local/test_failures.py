@@ -1,0 +1,191 @@
+"""What goes wrong, goes where SageMaker puts it: failure path, error topic, Failed status."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from fixtures.local_stack import (
+    ROLE_ARN,
+    deploy_async_endpoint,
+    ensure_bucket,
+    unique,
+    wait_for,
+)
+
+pytestmark = pytest.mark.local_stack
+
+
+def _read(s3, location: str) -> bytes | None:
+    bucket, key = location[5:].split("/", 1)
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def _subscribe(session, topics: list[str]) -> str:
+    sqs, sns = session.client("sqs"), session.client("sns")
+    url = sqs.create_queue(QueueName=unique("notes"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    for topic in topics:
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                      Attributes={"RawMessageDelivery": "true"})
+    return url
+
+
+def _messages(session, queue_url: str) -> list[dict]:
+    got = session.client("sqs").receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    return [json.loads(m["Body"]) for m in got]
+
+
+@pytest.fixture(scope="module")
+def summarizer_endpoint(local_stack, failing_summarizer):
+    """One instance of the tiny summarizer that fails (500) on long inputs; max 1 at a time."""
+    session = local_stack.session()
+    info = deploy_async_endpoint(session, unique("failing"), model=failing_summarizer,
+                                 max_concurrency=1)
+    info["queue"] = _subscribe(session, [info["success_topic"], info["error_topic"]])
+    yield info
+    session.client("sagemaker").delete_endpoint(EndpointName=info["endpoint"])
+
+
+def test_model_error_lands_in_failure_path_and_error_topic(
+        local_stack, summarizer_endpoint, failing_text) -> None:
+    session = local_stack.session()
+    s3, runtime = session.client("s3"), session.client("sagemaker-runtime")
+    ok = runtime.invoke_endpoint_async(
+        EndpointName=summarizer_endpoint["endpoint"], ContentType="application/json",
+        Body=json.dumps({"text": "the model reads a short text", "max_length": 8}).encode())
+    bad = runtime.invoke_endpoint_async(
+        EndpointName=summarizer_endpoint["endpoint"], ContentType="application/json",
+        Body=json.dumps({"text": failing_text}).encode(), InferenceId="too-long-1")
+    assert bad["InferenceId"] == "too-long-1"
+    assert bad["FailureLocation"] == f"{summarizer_endpoint['failure_path']}/too-long-1-error.out"
+    error_body = json.loads(wait_for(lambda: _read(s3, bad["FailureLocation"]), 60))
+    assert "error" in json.dumps(error_body).lower()
+    assert _read(s3, bad["OutputLocation"]) is None
+    assert "summary" in json.loads(wait_for(lambda: _read(s3, ok["OutputLocation"]), 60))
+
+    notes: dict[str, dict] = {}
+
+    def both() -> bool:
+        for note in _messages(session, summarizer_endpoint["queue"]):
+            notes[note["inferenceId"]] = note
+        return {"too-long-1", ok["InferenceId"]} <= notes.keys()
+
+    wait_for(both, 60)
+    failed = notes["too-long-1"]
+    assert failed["invocationStatus"] == "Failed"
+    assert failed["responseParameters"]["failureLocation"] == bad["FailureLocation"]
+    assert "(500)" in failed["failureReason"]
+    assert json.loads(failed["responseBody"]["content"]) == error_body
+    assert notes[ok["InferenceId"]]["invocationStatus"] == "Completed"
+
+
+def test_output_naming_and_invocation_timeout(local_stack, summarizer) -> None:
+    session = local_stack.session()
+    info = deploy_async_endpoint(session, unique("slow"), model=summarizer, sns=False)
+    s3, runtime = session.client("s3"), session.client("sagemaker-runtime")
+    named = runtime.invoke_endpoint_async(
+        EndpointName=info["endpoint"], ContentType="application/json",
+        Body=b'{"text": "name the output", "max_length": 8}',
+        S3OutputPathExtension="batch-7", Filename="first.json")
+    assert named["OutputLocation"] == f"{info['output_path']}/batch-7/first.json"
+    assert "summary" in json.loads(wait_for(lambda: _read(s3, named["OutputLocation"]), 60))
+    # min_length forces a long generation; a 1 s budget cannot hold it.
+    slow = runtime.invoke_endpoint_async(
+        EndpointName=info["endpoint"], ContentType="application/json",
+        Body=json.dumps({"text": "make it long", "min_length": 900,
+                         "max_length": 1000}).encode(),
+        InvocationTimeoutSeconds=1)
+    body = json.loads(wait_for(lambda: _read(s3, slow["FailureLocation"]), 60))
+    assert "InvocationTimeoutSeconds" in body["error"]
+    session.client("sagemaker").delete_endpoint(EndpointName=info["endpoint"])
+
+
+def test_inline_body_limit_and_bad_requests(local_stack, summarizer_endpoint) -> None:
+    runtime = local_stack.session().client("sagemaker-runtime")
+    with pytest.raises(runtime.exceptions.ValidationError, match="128000"):
+        runtime.invoke_endpoint_async(EndpointName=summarizer_endpoint["endpoint"],
+                                      Body=b"x" * 128_001)
+    with pytest.raises(runtime.exceptions.ValidationError, match="not found"):
+        runtime.invoke_endpoint_async(EndpointName="no-such-endpoint", Body=b"{}")
+
+
+def _broken_model(session, name: str) -> str:
+    """A model.tar.gz whose model/ folder holds no model at all."""
+    bucket = "smconsole-tests"
+    ensure_bucket(session, bucket)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = b"not a model\n"
+        entry = tarfile.TarInfo("model/README.txt")
+        entry.size = len(data)
+        tar.addfile(entry, io.BytesIO(data))
+    session.client("s3").put_object(Bucket=bucket, Key=f"{name}/model.tar.gz",
+                                    Body=buffer.getvalue())
+    return f"s3://{bucket}/{name}/model.tar.gz"
+
+
+def _create(session, name: str, model_uri: str, **env: str) -> None:
+    sm = session.client("sagemaker")
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
+        "Image": "local", "ModelDataUrl": model_uri,
+        "Environment": {"MODEL_DIR": "/opt/ml/model/model", **env}})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+
+
+def _settled(session, name: str) -> dict:
+    sm = session.client("sagemaker")
+    return wait_for(lambda: (d := sm.describe_endpoint(EndpointName=name))[
+        "EndpointStatus"] not in ("Creating",) and d, 120)
+
+
+def test_container_that_exits_leaves_endpoint_failed_with_its_log(local_stack) -> None:
+    session = local_stack.session()
+    name = unique("broken")
+    _create(session, name, _broken_model(session, name))
+    described = _settled(session, name)
+    assert described["EndpointStatus"] == "Failed"
+    reason = described["FailureReason"]
+    assert "did not pass the ping health check" in reason
+    assert "exited with code" in reason
+    assert "cannot serve: no config.json" in reason  # the container's own last log line
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 0
+    session.client("sagemaker").delete_endpoint(EndpointName=name)
+
+
+def test_container_never_healthy_in_time_is_failed(local_stack, tiny_classifier) -> None:
+    session = local_stack.session()
+    name = unique("slow-start")
+    from fixtures.local_stack import upload_model
+
+    uri = upload_model(session, "smconsole-tests", tiny_classifier)
+    started = time.monotonic()
+    # AWS's own minimum is 60 s; the local stack takes a shorter budget from the model's env.
+    _create(session, name, uri, SMCONSOLE_LOCAL_HEALTH_TIMEOUT_S="1")
+    described = _settled(session, name)
+    assert described["EndpointStatus"] == "Failed"
+    assert "within 1 seconds" in described["FailureReason"]
+    assert time.monotonic() - started < 60
+    sm = session.client("sagemaker")
+    sm.delete_endpoint(EndpointName=name)
+    wait_for(lambda: name not in [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]],
+             60)
+
+
+def test_model_folder_gets_sagemaker_layout(local_stack, tmp_path: Path) -> None:
+    """MODEL_DIR under /opt/ml/model is rewritten to the unpacked local folder."""
+    models = Path(local_stack.state_dir) / "models"
+    unpacked = [p for p in models.rglob("opt_ml_model/model/config.json")]
+    assert unpacked, "no model unpacked as /opt/ml/model/model"
