@@ -330,7 +330,7 @@ class _Poller:
 
     def _quiet_status(self, empty_polls: int, last: TailStatus | None) -> TailStatus:
         if self.delivered:
-            return TailStatus(TailState.CAUGHT_UP, "following; no new events")
+            return TailStatus(TailState.CAUGHT_UP, "following")
         if last is not None and last.state is TailState.EMPTY_GROUP \
                 and empty_polls % EMPTY_CHECK_EVERY != 1:
             return last

@@ -51,12 +51,6 @@ class EndpointDetailScreen(ConsoleScreen):
         with VerticalScroll(id="detail-body"):
             yield Static(f"[b]{escape(self.endpoint_name)}[/b] loading…", id="detail-title")
             yield Static("", id="detail-failure")
-            with Horizontal(id="detail-columns"):
-                yield Static("", id="detail-endpoint", classes="detail-box")
-                yield Static("", id="detail-async", classes="detail-box")
-            yield Static("", id="detail-variants", classes="detail-box")
-            yield Static("", id="detail-models", classes="detail-box")
-            yield Static("", id="detail-scaling", classes="detail-box")
             with Vertical(id="detail-metrics", classes="detail-box"):
                 yield Static("Metrics, last hour: loading…", id="metrics-title")
                 for index, (label, _) in enumerate(SPARKLINES):
@@ -64,6 +58,14 @@ class EndpointDetailScreen(ConsoleScreen):
                         yield Static(label, classes="metric-label")
                         yield Sparkline([], id=f"spark-{index}", classes="metric-spark")
                         yield Static("", id=f"spark-value-{index}", classes="metric-value")
+            with Horizontal(classes="detail-columns"):
+                yield Static("", id="detail-endpoint", classes="detail-box")
+                yield Static("", id="detail-async", classes="detail-box")
+            with Horizontal(classes="detail-columns"):
+                with Vertical(classes="detail-stack"):
+                    yield Static("", id="detail-variants", classes="detail-box")
+                    yield Static("", id="detail-scaling", classes="detail-box")
+                yield Static("", id="detail-models", classes="detail-box")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -71,7 +71,7 @@ class EndpointsScreen(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="endpoints-filter-bar", classes="prompt-bar"):
+        with Horizontal(id="endpoints-filter-bar", classes="filter-bar"):
             yield Static("/", classes="prompt-label")
             yield Input(placeholder="filter by name", id="endpoints-filter")
         yield DataTable(id="endpoints-table", cursor_type="row", zebra_stripes=True)

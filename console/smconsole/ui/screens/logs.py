@@ -199,7 +199,7 @@ class LogsScreen(ConsoleScreen):
                                         TailState.THROTTLED) else "red")
         parts = [
             f"[b]{escape(self.endpoint_name)}[/b]",
-            f"stream: {escape(self.stream or 'all')}",
+            escape(self.stream or "all streams"),
             f"[{colour}]{escape(str(state))}[/]",
             "[yellow]PAUSED[/] " + (f"({len(self.pending):,} waiting)" if self.pending else "")
             if self.paused else ("follow" if view.follow else "[dim]follow off[/]"),

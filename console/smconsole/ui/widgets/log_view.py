@@ -42,6 +42,7 @@ PING_NOISE = re.compile(r"(GET|\"GET) /ping\b|/ping HTTP")
 class _Row:
     event: LogEvent
     text: str
+    first: bool = True  # continuation rows (wrapped, pretty JSON) leave the prefix blank
 
 
 class LogView(ScrollView, can_focus=True):
@@ -168,18 +169,21 @@ class LogView(ScrollView, can_focus=True):
             for event in chosen:
                 message = event.message
                 if "\n" in message:
-                    rows.extend(_Row(event, part) for part in message.split("\n"))
+                    rows.extend(_Row(event, part, i == 0)
+                                for i, part in enumerate(message.split("\n")))
                 else:
                     rows.append(_Row(event, message))
             return rows
         width = max(20, self.size.width - self._prefix_width()) if wrap else 0
         rows = []
         for event in chosen:
+            first = True
             for line in _pretty(event.message) if pretty else event.message.split("\n"):
-                if wrap and len(line) > width:
-                    rows.extend(_Row(event, line[i:i + width]) for i in range(0, len(line), width))
-                else:
-                    rows.append(_Row(event, line))
+                chunks = [line[i:i + width] for i in range(0, len(line), width)] \
+                    if wrap and len(line) > width else [line]
+                for chunk in chunks:
+                    rows.append(_Row(event, chunk, first))
+                    first = False
         return rows
 
     def rebuild(self) -> None:
@@ -297,6 +301,8 @@ class LogView(ScrollView, can_focus=True):
         return [self._plain(r) for r in self._rows[self._row_head:]]
 
     def _plain(self, row: _Row) -> str:
+        if not row.first:
+            return " " * self._prefix_width() + row.text
         parts = []
         if self.show_timestamps:
             parts.append(self._time_format(row.event.timestamp))
@@ -315,12 +321,17 @@ class LogView(ScrollView, can_focus=True):
         row = self._rows[index]
         event = row.event
         segments: list[Segment] = []
-        if self.show_timestamps:
-            segments.append(Segment(self._time_format(event.timestamp) + " ",
-                                    base + TIMESTAMP_STYLE))
-        if self.show_stream and self._stream_width:
-            name = event.stream[-self._stream_width:].ljust(self._stream_width)
-            segments.append(Segment(name + " ", base + STREAM_STYLE))
+        if not row.first:
+            prefix = self._prefix_width()
+            if prefix:
+                segments.append(Segment(" " * prefix, base))
+        else:
+            if self.show_timestamps:
+                segments.append(Segment(self._time_format(event.timestamp) + " ",
+                                        base + TIMESTAMP_STYLE))
+            if self.show_stream and self._stream_width:
+                name = event.stream[-self._stream_width:].ljust(self._stream_width)
+                segments.append(Segment(name + " ", base + STREAM_STYLE))
         level = event.level
         style = base + LEVEL_STYLES.get(level, Style()) if level else base
         text = row.text.expandtabs()
