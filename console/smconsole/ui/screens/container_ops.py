@@ -64,6 +64,9 @@ class ContainerScreen(ConsoleScreen):
         Binding("c", "check", "Check", id="container.check"),
     ]
 
+    # Letters are the screen's keys: focus starts (and returns) on the log, not an input.
+    AUTO_FOCUS = "#container-output"
+
     class Output(Message):
         """Lines for the log; `status` (when set) replaces the status line."""
 
@@ -105,6 +108,10 @@ class ContainerScreen(ConsoleScreen):
             self._status("[red]container operations are not available in this console[/]")
             return
         self.load_status()
+
+    @on(Input.Submitted)
+    def input_done(self) -> None:
+        self.query_one("#container-output", Log).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("ping", "invoke", "stop") and self.running is None:

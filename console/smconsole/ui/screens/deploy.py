@@ -52,6 +52,8 @@ class DeployScreen(ConsoleScreen):
         Binding("x", "cleanup", "Clean up", id="deploy.cleanup"),
     ]
     MUTATING = frozenset({"apply", "cleanup"})
+    # Letters are the screen's keys: focus starts (and returns) on the log, not the path input.
+    AUTO_FOCUS = "#deploy-progress"
 
     class Planned(Message):
         def __init__(self, plan: DeployPlan) -> None:
@@ -124,6 +126,7 @@ class DeployScreen(ConsoleScreen):
 
     @on(Input.Submitted, "#deploy-path")
     def path_submitted(self) -> None:
+        self.query_one("#deploy-progress", Log).focus()
         self.action_plan()
 
     def action_plan(self) -> None:

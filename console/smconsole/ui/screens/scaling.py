@@ -93,6 +93,7 @@ class ScalingScreen(ConsoleScreen):
         Binding("z", "scale_to_zero", "Scale-to-zero preset", id="scaling.preset_zero"),
     ]
     MUTATING = frozenset({"plan", "scale_to_zero"})
+    AUTO_FOCUS = "#scaling-policies"
 
     class StateLoaded(Message):
         def __init__(self, state: ScalingState) -> None:

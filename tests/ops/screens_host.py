@@ -1,0 +1,157 @@
+"""A bare app that shows one ops screen, and fixed-data services for snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from smconsole.models.deploy import (
+    CleanupResult,
+    DeployPlan,
+    DeployProgress,
+    DeployResult,
+    FieldChange,
+    Resource,
+)
+from smconsole.models.metrics import MetricSeries
+from smconsole.models.scaling import (
+    ScalableTarget,
+    ScalingAlarm,
+    ScalingChange,
+    ScalingPlan,
+    ScalingPolicy,
+    ScalingResult,
+    ScalingState,
+)
+from textual.app import App
+from textual.screen import Screen
+
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+class Host(App[None]):
+    """Pushes the screen `make` builds; worker errors land in `errors` (the console notifies)."""
+
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self.make = make
+        self.errors: list[str] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make())
+
+    def report_worker(self, event: Any) -> None:
+        if event.worker.error is not None:
+            self.errors.append(str(event.worker.error))
+
+
+async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause()
+        await asyncio.sleep(0.01)
+
+
+STATE = ScalingState(
+    endpoint="summarizer-prod", variant="AllTraffic", instance_type="ml.g4dn.xlarge",
+    current_instances=2, desired_instances=2,
+    target=ScalableTarget("endpoint/summarizer-prod/variant/AllTraffic", 0, 4),
+    policies=(
+        ScalingPolicy("track-ApproximateBacklogSizePerInstance", "TargetTrackingScaling",
+                      metric="ApproximateBacklogSizePerInstance", statistic="Average",
+                      target=5.0, scale_in_cooldown=300, scale_out_cooldown=60),
+        ScalingPolicy("scale-out-from-zero", "StepScaling", arn="arn:step", adjustment=1,
+                      cooldown=300, alarms=("summarizer-prod-AllTraffic-HasBacklogWithoutCapacity",)),
+    ),
+    alarms=(ScalingAlarm("summarizer-prod-AllTraffic-HasBacklogWithoutCapacity",
+                         "HasBacklogWithoutCapacity", "Average", 1.0,
+                         "GreaterThanOrEqualToThreshold", 60, 2, ("arn:step",), "OK"),),
+)
+
+
+@dataclass
+class FixedAutoscaling:
+    """Fixed state and history; plans say what a real plan would for a bounds change."""
+
+    state: ScalingState = STATE
+    applied: list[ScalingPlan] = field(default_factory=list)
+
+    def describe(self, endpoint: str, variant: str | None = None) -> ScalingState:
+        return self.state
+
+    def metric_history(self, endpoint: str, metric: str = "", *, statistic: str = "Average",
+                       variant: str | None = None, hours: float = 1.0,
+                       period: int = 60) -> MetricSeries:
+        values = tuple(float((i * 7) % 13) for i in range(60))
+        stamps = tuple(NOW - timedelta(minutes=60 - i) for i in range(60))
+        return MetricSeries(metric, statistic, stamps, values)
+
+    def plan(self, endpoint: str, spec: Any, *, variant: str | None = None,
+             replace_policies: bool | None = None) -> ScalingPlan:
+        change = ScalingChange("change", "target", self.state.resource_id, before="0..4",
+                               after=f"{spec.min_capacity}..{spec.max_capacity}")
+        return ScalingPlan(self.state, (change,), (), spec.min_capacity, spec.max_capacity)
+
+    def apply(self, plan: ScalingPlan) -> ScalingResult:
+        self.applied.append(plan)
+        return ScalingResult(True, plan.changes, self.state)
+
+
+PLAN = DeployPlan(
+    endpoint="smconsole-demo", action="update", model_name="smconsole-demo-20261125-093000",
+    config_name="smconsole-demo-20261125-093000", variant="AllTraffic",
+    changes=(FieldChange("variant.instance_count", "1", "2"),
+             FieldChange("model.environment.HF_TASK", None, "feature-extraction")),
+    creates=(Resource("model", "smconsole-demo-20261125-093000"),
+             Resource("endpoint-config", "smconsole-demo-20261125-093000")),
+    current_config="smconsole-demo-20261124-120000",
+)
+
+FAILED = DeployResult(
+    endpoint="smconsole-demo", status="Failed", elapsed=312.0,
+    created=PLAN.creates,
+    failure_reason="The primary container for production variant AllTraffic did not pass the "
+                   "ping health check.",
+    log_lines=("2026-11-25 09:31:02 INFO container.model: loading feature-extraction model",
+               ("2026-11-25 09:31:03 ERROR container.server: model failed to load: OSError: "
+               "no config.json in /opt/ml/model/model")),
+)
+
+
+@dataclass
+class FixedDeploy:
+    result: DeployResult = FAILED
+    cleaned: list[tuple[Resource, ...]] = field(default_factory=list)
+
+    def plan(self, spec: Any) -> DeployPlan:
+        return PLAN
+
+    def deploy(self, target: Any, progress: Any = None, *, timeout: float = 3600.0
+               ) -> DeployResult:
+        for i, status in enumerate(("Updating", "Updating", "Failed")):
+            if progress:
+                progress(DeployProgress("waiting", status, 100.0 * (i + 1)))
+        return self.result
+
+    def cleanup(self, created: tuple[Resource, ...]) -> CleanupResult:
+        self.cleaned.append(tuple(created))
+        return CleanupResult(tuple(reversed(created)))
+
+
+@dataclass
+class Services:
+    autoscaling: Any = None
+    deploy: Any = None
+    container: Any = None
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    read_only: bool = False
