@@ -285,6 +285,13 @@ class OutputWatcher:
     def _finish(self, request: AsyncRequest, status: Status, location: str | None,
                 finished_at: float | None, error: str | None = None) -> Outcome | None:
         detected = self._clock()
+        if status is Status.FAILED and error is None and location:
+            # Failures are rare and their reason is what a person wants to see in the list.
+            try:
+                self.stats.add("GetObject")
+                error = error_summary(self.fetch(location, limit=2048).data)
+            except errors.SmconsoleError as exc:
+                error = f"failed (its failure object could not be read: {exc})"
         self._backoff.pop((request.batch_id, request.index), None)
         if not self.ledger.mark_finished(request.batch_id, request.index, status,
                                          location=location, finished_at=finished_at,
@@ -492,13 +499,35 @@ def parse_notification(body: str) -> dict[str, Any] | None:
         return None
     response = data.get("responseParameters") or {}
     succeeded = data.get("invocationStatus") == "Completed"
+    error = None
+    if not succeeded:
+        error = str(data.get("failureReason") or "failed")
+        included = data.get("responseBody") or {}
+        if isinstance(included, dict) and included.get("encoding") != "BASE64" and \
+                isinstance(included.get("content"), str):
+            error = f"{error} | {error_summary(included['content'].encode())}"
     return {
         "inference_id": str(data["inferenceId"]),
         "status": Status.SUCCEEDED if succeeded else Status.FAILED,
         "location": response.get("outputLocation" if succeeded else "failureLocation"),
         "finished_at": _timestamp(data.get("eventTime")),
-        "error": None if succeeded else str(data.get("failureReason") or "failed"),
+        "error": error,
     }
+
+
+def error_summary(data: bytes, limit: int = 300) -> str:
+    """One line from an error body: its JSON message/error fields, else its text."""
+    text = data.decode("utf-8", errors="replace").strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("error", "message", "detail") if body.get(k)]
+        if parts:
+            text = ": ".join(dict.fromkeys(parts))
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _folder(location: str | None) -> str | None:

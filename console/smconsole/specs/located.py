@@ -76,7 +76,11 @@ def parse_yaml(text: str, file: str = "<string>") -> LocatedYaml:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
-        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        message = str(exc.problem or exc.context or "invalid YAML")
+        if exc.context and exc.problem:
+            # "while parsing a flow sequence" is only useful with where that sequence began.
+            where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+            message += f" ({exc.context}{where})"
         raise SpecError([SpecProblem(file, line, "", f"YAML syntax: {message}")]) from None
     except yaml.YAMLError as exc:
         position = getattr(exc, "position", None)
