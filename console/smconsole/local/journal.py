@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,12 @@ from typing import Any
 from smconsole.local import backends
 
 INLINE_LIMIT = 64 * 1024
+_BASE_ENVIRON = {
+    "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.multithread": True,
+    "wsgi.multiprocess": False, "wsgi.run_once": False, "SERVER_NAME": "127.0.0.1",
+    "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "SCRIPT_NAME": "",
+    "REMOTE_ADDR": "127.0.0.1",
+}
 _KEPT_ENVIRON = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE")
 
 WsgiCall = Callable[[dict[str, Any]], tuple[int, bytes]]
@@ -87,9 +94,17 @@ class Journal:
                         environ["CONTENT_TYPE"] = value
             else:
                 environ = _s3_environ("DELETE", entry["bucket"], entry["key"])
+            environ.update(_BASE_ENVIRON)
+            environ.setdefault("HTTP_HOST", "127.0.0.1")
             environ["wsgi.input"] = io.BytesIO(data)
+            environ["wsgi.errors"] = sys.stderr
             environ["CONTENT_LENGTH"] = str(len(data))
-            status, _ = call(environ)
+            try:
+                status, _ = call(environ)
+            except Exception as exc:  # noqa: BLE001 - one bad entry must not block the start
+                print(f"smconsole-local: replay of entry {entry['kind']} failed: {exc}",
+                      flush=True)
+                status = 500
             if 200 <= status < 300:
                 done += 1
             else:

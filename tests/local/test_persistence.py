@@ -1,0 +1,124 @@
+"""State survives a restart of the daemon; `local reset` wipes it; --latency-ms delays calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3.s3.transfer
+import pytest
+from fixtures.local_stack import (
+    ROLE_ARN,
+    start_stack,
+    upload_model,
+    wait_in_service,
+)
+from smconsole.local import control
+
+pytestmark = pytest.mark.local_stack
+
+
+def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_classifier) -> None:
+    state = tmp_path / "state"
+    stack = start_stack(state)
+    try:
+        session = stack.session()
+        s3, sm = session.client("s3"), session.client("sagemaker")
+        s3.create_bucket(Bucket="keep")
+        s3.put_object(Bucket="keep", Key="small/ü.json", Body=b'{"a": 1}',
+                      ContentType="application/json", Metadata={"owner": "me"})
+        big = os.urandom(6 * 1024 * 1024 + 5)
+        (tmp_path / "big.bin").write_bytes(big)
+        s3.upload_file(str(tmp_path / "big.bin"), "keep", "big.bin",
+                       Config=boto3.s3.transfer.TransferConfig(multipart_threshold=5 * 2**20))
+        s3.put_object(Bucket="keep", Key="gone.txt", Body=b"x")
+        s3.delete_object(Bucket="keep", Key="gone.txt")
+        topic = session.client("sns").create_topic(Name="kept-topic")["TopicArn"]
+        uri = upload_model(session, "keep", tiny_classifier)
+        sm.create_model(ModelName="kept-model", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
+            "Image": "local", "ModelDataUrl": uri,
+            "Environment": {"MODEL_DIR": "/opt/ml/model/model"}})
+        sm.create_endpoint_config(EndpointConfigName="kept-config", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "kept-model",
+            "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+        sm.create_endpoint(EndpointName="kept", EndpointConfigName="kept-config")
+        wait_in_service(session, "kept", 120)
+    finally:
+        stack.stop()
+    assert not (state / "server.json").exists()
+
+    again = start_stack(state)
+    try:
+        replay = next(line for line in again.output if "journal entries" in line)
+        assert "(0 refused)" in replay, replay
+        session = again.session()
+        s3, sm = session.client("s3"), session.client("sagemaker")
+        small = s3.get_object(Bucket="keep", Key="small/ü.json")
+        assert small["Body"].read() == b'{"a": 1}'
+        assert small["ContentType"] == "application/json"
+        assert small["Metadata"] == {"owner": "me"}
+        assert s3.get_object(Bucket="keep", Key="big.bin")["Body"].read() == big
+        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="keep")["Contents"]}
+        assert "gone.txt" not in keys
+        assert topic in {t["TopicArn"] for t in session.client("sns").list_topics()["Topics"]}
+        with pytest.raises(sm.exceptions.ClientError, match="already existing"):
+            sm.create_endpoint_config(EndpointConfigName="kept-config", ProductionVariants=[{
+                "VariantName": "AllTraffic", "ModelName": "kept-model",
+                "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+        assert sm.describe_endpoint(EndpointName="kept")["EndpointStatus"] == "Creating"
+        described = wait_in_service(session, "kept", 120)
+        assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+        answer = session.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName="kept", ContentType="application/json", Body=b'{"inputs": "hi"}')
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+        logs = session.client("logs").describe_log_streams(
+            logGroupName="/aws/sagemaker/Endpoints/kept")["logStreams"]
+        assert len(logs) == 2  # the first run's instance and this run's
+    finally:
+        again.stop()
+
+    wiped = subprocess.run(
+        [sys.executable, "-m", "smconsole", "local", "reset", "--state-dir", str(state)],
+        check=False, capture_output=True, text=True, timeout=60)
+    assert wiped.returncode == 0, wiped.stderr
+    assert not state.exists()
+
+
+def test_latency_ms_delays_every_call(tmp_path: Path, local_stack) -> None:
+    slow = start_stack(tmp_path / "slow", latency_ms=200)
+    try:
+        def five_calls(session) -> float:
+            s3 = session.client("s3")
+            s3.list_buckets()  # connection set-up outside the timing
+            started = time.perf_counter()
+            for _ in range(5):
+                s3.list_buckets()
+            return time.perf_counter() - started
+
+        delayed = five_calls(slow.session())
+        direct = five_calls(local_stack.session())
+        assert delayed >= 1.0
+        assert direct < delayed - 0.8
+    finally:
+        slow.stop()
+
+
+def test_ensure_running_reuses_and_reset_wipes(tmp_path: Path) -> None:
+    state = tmp_path / "bg"
+    url = control.ensure_running(state)
+    try:
+        assert control.ensure_running(state) == url
+        shown = subprocess.run(
+            [sys.executable, "-m", "smconsole", "local", "status", "--state-dir", str(state)],
+            check=False, capture_output=True, text=True, timeout=60)
+        status = json.loads(shown.stdout)
+        assert status["running"] is True and status["url"] == url
+        assert (state / "server.log").is_file()
+    finally:
+        control.reset(state)
+    assert not state.exists()
+    assert control.status(state)["running"] is False
