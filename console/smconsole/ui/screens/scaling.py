@@ -9,7 +9,7 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import (
@@ -55,6 +55,25 @@ class AutoscalingApi(Protocol):
 class ConfirmChangesScreen(ModalScreen[bool]):
     """The diff of what will change; `y` applies, `n`/Esc cancels. Only dismisses."""
 
+    # Reused by the deploy view, so it carries its own layout rather than a screen's .tcss.
+    DEFAULT_CSS = """
+    ConfirmChangesScreen {
+        align: center middle;
+    }
+    ConfirmChangesScreen #changes-dialog {
+        width: 100;
+        height: auto;
+        max-height: 90%;
+        padding: 1 2;
+        border: thick $warning;
+        background: $surface;
+    }
+    ConfirmChangesScreen #changes-diff {
+        height: auto;
+        margin: 1 0;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Apply", id="confirm-changes.apply"),
         Binding("n,escape", "cancel", "Cancel", id="confirm-changes.cancel"),
@@ -67,7 +86,7 @@ class ConfirmChangesScreen(ModalScreen[bool]):
         self.warnings = warnings
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="changes-dialog", classes="dialog"):
+        with VerticalScroll(id="changes-dialog"):
             yield Label(f"[b]{escape(self.title_text)}[/b]")
             yield Static(_diff_markup(self.lines), id="changes-diff")
             if self.warnings:
@@ -163,7 +182,7 @@ class ScalingScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#scaling-policies", DataTable)
-        table.add_columns("policy", "type", "what it does")
+        table.add_columns("policy", "what it does")
         if self.api is None:
             self._say("[red]autoscaling is not available in this console[/]")
             return
@@ -204,7 +223,7 @@ class ScalingScreen(ConsoleScreen):
         table = self.query_one("#scaling-policies", DataTable)
         table.clear()
         for policy in state.policies:
-            table.add_row(policy.name, policy.policy_type, policy.summary(), key=policy.name)
+            table.add_row(policy.name, policy.summary(), key=policy.name)
         alarms = [f"alarm {escape(a.name)}: {escape(a.summary())} [{a.state or '?'}]"
                   for a in state.alarms]
         self.query_one("#scaling-alarms", Static).update("\n".join(alarms) or "no alarms")
