@@ -7,6 +7,7 @@ limiter keeps every tail together under FilterLogEvents' account-wide TPS.
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,9 @@ LOOKBACK_MS = 2_000  # re-read a little behind the newest event: other streams i
 MISSING_INTERVAL = 5.0
 MAX_BACKOFF = 30.0
 __all__ = ["LogsService", "RateLimiter", "parse_since"]
+CATCH_UP_STREAMS = 10
+BATCH_EVENTS = 5_000
+GET_TPS = 5.0
 LIVE_SESSION_LIMIT = 3 * 3600 - 5 * 60  # reconnect before Live Tail's 3-hour cut-off
 EMPTY_CHECK_EVERY = 10
 
@@ -47,6 +51,8 @@ class RateLimiter:
 
     def delay(self) -> float:
         """Take a token; return how long the caller must wait before using it."""
+        if self.rate == float("inf"):
+            return 0.0
         with self._lock:
             now = self._clock()
             self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
@@ -56,18 +62,23 @@ class RateLimiter:
 
 
 _FILTER_LIMITER = RateLimiter(FILTER_TPS)
+_GET_LIMITER = RateLimiter(GET_TPS)
+_UNLIMITED = RateLimiter(float("inf"))
 
 
 class LogsService:
     def __init__(
         self, session: AwsSession, *, sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time, limiter: RateLimiter | None = None,
-        use_live_tail: bool | None = None,
+        get_limiter: RateLimiter | None = None, use_live_tail: bool | None = None,
     ) -> None:
         self._session = session
         self._sleep = sleep
         self._clock = clock
-        self._limiter = limiter or _FILTER_LIMITER
+        # AWS's read quotas are account-wide; a custom endpoint (moto, the local stack) has none.
+        on_aws = session.endpoint_url is None
+        self._limiter = limiter or (_FILTER_LIMITER if on_aws else _UNLIMITED)
+        self._get_limiter = get_limiter or (_GET_LIMITER if on_aws else _UNLIMITED)
         # Auto: Live Tail on real AWS; a custom endpoint URL (moto, the local stack) is polled.
         self._use_live = session.endpoint_url is None if use_live_tail is None else use_live_tail
 
@@ -125,6 +136,19 @@ class LogsService:
             self._sleep(delay)
         with aws_errors("FilterLogEvents"):
             return self._logs.filter_log_events(**kwargs)
+
+    def _get(self, **kwargs: Any) -> dict[str, Any]:
+        delay = self._get_limiter.delay()
+        if delay > 0:
+            self._sleep(delay)
+        with aws_errors("GetLogEvents"):
+            return self._logs.get_log_events(**kwargs)
+
+    def _recent_streams(self, group: str, limit: int) -> list[str]:
+        with aws_errors("DescribeLogStreams"):
+            page = self._logs.describe_log_streams(
+                logGroupName=group, orderBy="LastEventTime", descending=True, limit=limit)
+        return [s["logStreamName"] for s in page.get("logStreams", [])]
 
     def _group_has_streams(self, group: str) -> bool:
         with aws_errors("DescribeLogStreams"):
@@ -210,12 +234,16 @@ class LogsService:
 
 
 class _Cursor:
-    """The newest timestamp delivered and the ids delivered near it, for de-duplication."""
+    """The newest timestamp delivered and the events delivered near it, for de-duplication.
+
+    Keys are (stream, timestamp, message hash, occurrence) rather than eventId because
+    GetLogEvents and Live Tail give no eventId; only keys inside the re-read window are kept.
+    """
 
     def __init__(self, start: int) -> None:
         self.start = start
         self.newest: int | None = None
-        self._seen: dict[str, int] = {}
+        self._seen: dict[tuple[str, int, int, int], int] = {}
 
     @property
     def resume_from(self) -> int:
@@ -224,14 +252,25 @@ class _Cursor:
         return max(self.start, self.newest - LOOKBACK_MS)
 
     def accept(self, events: list[LogEvent]) -> list[LogEvent]:
-        fresh = [e for e in events if e.event_id not in self._seen]
-        for event in fresh:
-            self._seen[event.event_id] = event.timestamp
-            if self.newest is None or event.timestamp > self.newest:
-                self.newest = event.timestamp
-        if len(self._seen) > 50_000 or (fresh and len(self._seen) > 2 * len(fresh) + 1000):
+        seen = self._seen
+        counts: dict[tuple[str, int, int], int] = {}
+        fresh = []
+        newest = self.newest if self.newest is not None else -1
+        for event in events:
+            base = (event.stream, event.timestamp, hash(event.message))
+            occurrence = counts.get(base, 0)
+            counts[base] = occurrence + 1
+            key = (*base, occurrence)
+            if key in seen:
+                continue
+            seen[key] = event.timestamp
+            fresh.append(event)
+            newest = max(newest, event.timestamp)
+        if newest >= 0:
+            self.newest = newest
+        if len(seen) > 1000:
             floor = self.resume_from
-            self._seen = {k: ts for k, ts in self._seen.items() if ts >= floor}
+            self._seen = {k: ts for k, ts in seen.items() if ts >= floor}
         return fresh
 
 
@@ -246,8 +285,56 @@ class _Poller:
         self.pattern = pattern
         self.cursor = cursor
         self.delivered = 0
+        self._caught_up = False
 
     def _pages(self) -> Iterator[list[LogEvent]]:
+        if not self._caught_up and not self.pattern:
+            streams = self._catch_up_streams()
+            if streams is not None:
+                yield from self._stream_pages(streams)
+                self._caught_up = True
+                return
+        self._caught_up = True
+        yield from self._filter_pages()
+
+    def _catch_up_streams(self) -> list[str] | None:
+        """Streams to read with GetLogEvents, or None when FilterLogEvents costs fewer calls."""
+        if self.stream:
+            return [self.stream]
+        found = self.service._recent_streams(self.group, CATCH_UP_STREAMS + 1)
+        return found if len(found) <= CATCH_UP_STREAMS else None
+
+    def _stream_pages(self, streams: list[str]) -> Iterator[list[LogEvent]]:
+        # History of a few streams: GetLogEvents pages are index lookups (FilterLogEvents
+        # re-scans the whole group per page on some servers), merged into one time order.
+        start = self.cursor.resume_from
+        sources = [self._one_stream(name, start) for name in streams]
+        merged = sources[0] if len(sources) == 1 else heapq.merge(
+            *sources, key=lambda e: e.timestamp)
+        batch: list[LogEvent] = []
+        for event in merged:
+            batch.append(event)
+            if len(batch) >= BATCH_EVENTS:
+                yield self.cursor.accept(batch)
+                batch = []
+        if batch:
+            yield self.cursor.accept(batch)
+
+    def _one_stream(self, stream: str, start: int) -> Iterator[LogEvent]:
+        kwargs: dict[str, Any] = {"logGroupName": self.group, "logStreamName": stream,
+                                  "startTime": start, "startFromHead": True}
+        token: str | None = None
+        while True:
+            page = self.service._get(**kwargs)
+            raw = page.get("events", [])
+            for r in raw:
+                yield LogEvent(int(r["timestamp"]), r.get("message", "").rstrip("\n"), stream)
+            following = page.get("nextForwardToken")
+            if not raw or not following or following == token:
+                return
+            token = kwargs["nextToken"] = following
+
+    def _filter_pages(self) -> Iterator[list[LogEvent]]:
         kwargs: dict[str, Any] = {"logGroupName": self.group,
                                   "startTime": self.cursor.resume_from}
         if self.stream:
