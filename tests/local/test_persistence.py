@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3.s3.transfer
@@ -109,7 +110,10 @@ def test_latency_ms_delays_every_call(tmp_path: Path, local_stack) -> None:
 
 def test_ensure_running_reuses_and_reset_wipes(tmp_path: Path) -> None:
     state = tmp_path / "bg"
-    url = control.ensure_running(state)
+    with ThreadPoolExecutor(2) as pool:  # two consoles started at once share one daemon
+        urls = set(pool.map(lambda _: control.ensure_running(state), range(2)))
+    assert len(urls) == 1
+    url = urls.pop()
     try:
         assert control.ensure_running(state) == url
         shown = subprocess.run(

@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 
 from smconsole import errors, locations
+from smconsole.local.instance import PidRegistry
 
 SERVER_FILE = "server.json"
 START_TIMEOUT_S = 120.0
+ALREADY_RUNNING = 3  # `local serve`'s exit code when another daemon holds the state dir
 
 
 def _state_dir(state_dir: Path | str | None) -> Path:
@@ -68,14 +70,18 @@ def ensure_running(state_dir: Path | str | None = None, *, latency_ms: int = 0) 
                "--state-dir", str(root), "--latency-ms", str(latency_ms)]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                start_new_session=True, close_fds=True)
+    log.close()
     deadline = time.monotonic() + START_TIMEOUT_S
+    ours = True
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise errors.SmconsoleError(
-                f"the local stack exited with code {process.returncode} while starting; "
-                f"see {root / 'server.log'}")
+        if ours and process.poll() is not None:
+            if process.returncode != ALREADY_RUNNING:
+                raise errors.SmconsoleError(
+                    f"the local stack exited with code {process.returncode} while starting; "
+                    f"see {root / 'server.log'}")
+            ours = False  # another start holds the state dir: wait for that daemon instead
         found = running(root)
-        if found and int(found["pid"]) == process.pid:
+        if found and (not ours or int(found["pid"]) == process.pid):
             return str(found["url"])
         time.sleep(0.2)
     raise errors.SmconsoleError(
@@ -107,6 +113,8 @@ def reset(state_dir: Path | str | None = None) -> Path:
     """Stop the daemon if it runs, then delete its state folder."""
     root = _state_dir(state_dir)
     stop(root)
+    # Instances of a daemon that was killed outright still run: end them with their state.
+    PidRegistry(root / "instances.pids").kill_leftovers()
     if root.exists():
         shutil.rmtree(root)
     return root

@@ -82,6 +82,8 @@ class EndpointRuntime:
         return backends.endpoint(self.region, self.name)
 
     def _set_status(self, status: str, reason: str | None = None) -> None:
+        if self.deleting and status != "Deleting":
+            return  # a cancelled start or update must not hide the deletion
         self.status = status
         record = self._record()
         if record is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from smconsole.local.router import Router
 from smconsole.local.scaling import Autoscaler, ScalingRecord
 
 READY_PREFIX = "smconsole local stack ready at "
+ALREADY_RUNNING = 3
 SERVER_FILE = "server.json"
 
 
@@ -32,6 +34,12 @@ def serve(state_dir: Path, *, port: int = 0, host: str = "127.0.0.1",
     from werkzeug.serving import make_server
 
     state_dir.mkdir(parents=True, exist_ok=True)
+    lock = (state_dir / "daemon.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"smconsole-local: another daemon already serves {state_dir}", flush=True)
+        return ALREADY_RUNNING
     patches.apply()
     moto_app = DomainDispatcherApplication(create_backend_app)
     holder: dict[str, Router] = {}
