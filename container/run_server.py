@@ -7,8 +7,10 @@ import logging
 import logging.config
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -70,13 +72,23 @@ def configure_logging() -> None:
     )
 
 
+def _stop_before_serving(signum: int, frame: object) -> None:
+    # SIGTERM before uvicorn took over (or re-raised by it after draining): leave cleanly.
+    raise SystemExit(0)
+
+
 def main(argv: list[str]) -> int:
     if argv not in ([], ["serve"]):
         print(USAGE, file=sys.stderr)
         return 2
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop_before_serving)
     # Weights come from MODEL_DIR only; never reach for the Hub from a serving container.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # Spinning OpenMP workers steal the cores the event loop needs to answer /ping, and on a
+    # shared CPU they slow inference itself by 10x; sleeping workers cost microseconds.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     configure_logging()
     try:
         settings = Settings.from_env()
@@ -84,19 +96,30 @@ def main(argv: list[str]) -> int:
         logging.getLogger("container").error("bad setting: %s", exc)
         return 2
 
+    log = logging.getLogger("container")
+    # Bind before the heavy imports: SageMaker expects connections accepted within 250 ms;
+    # the kernel queues them until uvicorn takes over the socket.
+    try:
+        sock = socket.create_server((settings.host, settings.port), backlog=2048)
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
+        return 1
+    log.info("listening on http://%s:%d", settings.host, sock.getsockname()[1])
+
     from app.discovery import resolve
     from app.errors import ModelLoadError
 
     try:
         model_dir, task = resolve(settings.model_dir, settings.task)
     except ModelLoadError as exc:
-        logging.getLogger("container").error("cannot serve: %s", exc)
+        log.error("cannot serve: %s", exc)
+        sock.close()
         return 1
 
     from app.main import create_app
 
     failed = []
-    server: uvicorn.Server | None = None
+    server: Any = None
 
     def on_fatal() -> None:
         failed.append(True)
@@ -116,11 +139,7 @@ def main(argv: list[str]) -> int:
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    # uvicorn re-raises the signal that stopped it once it has drained; absorb it so a
-    # SIGTERM shutdown that drained cleanly exits 0.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    server.run()
+    server.run(sockets=[sock])
     if failed:
         return 1
     return 0 if server.started else 1

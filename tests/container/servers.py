@@ -20,7 +20,7 @@ import pytest
 
 CONTAINER = Path(__file__).resolve().parents[2] / "container"
 RUN_SERVER = CONTAINER / "run_server.py"
-LISTENING = re.compile(r"Uvicorn running on http://[\d.]+:(\d+)")
+LISTENING = re.compile(r"listening on http://[\d.]+:(\d+)")
 START_DEADLINE_S = 120.0
 
 

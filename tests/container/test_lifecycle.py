@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import httpx
 from .background import InBackground
 from .servers import wait_listening
 
-LONG = {"text": "the model is fast", "max_length": 120, "min_length": 120}
+LONG = {"text": "the model is fast", "max_length": 80, "min_length": 80}
 
 
 def test_sigterm_finishes_the_in_flight_request_then_exits_0(
@@ -24,14 +25,14 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(
     server.proc.send_signal(signal.SIGTERM)
     response = call.result()
     assert response.status_code == 200
-    assert len(response.json()["summary"].split()) >= 100
+    assert len(response.json()["summary"].split()) >= 70
     assert server.proc.wait(30) == 0
     log = server.log()
     assert "Shutting down" in log
     assert log.index("Shutting down") < log.index("Finished server process")
 
 
-def test_sigterm_while_the_model_loads_exits_0_promptly(
+def test_sigterm_during_start_up_exits_0_promptly(
     server_factory, summarizer_dir: Path
 ) -> None:
     server = wait_listening(server_factory(summarizer_dir, wait=False))
@@ -61,3 +62,20 @@ def test_a_bad_setting_exits_2_naming_the_variable(server_factory, summarizer_di
     server = server_factory(summarizer_dir, wait=False, BATCH_MAX_SIZE="many")
     assert server.proc.wait(30) == 2
     assert "BATCH_MAX_SIZE: expected an integer" in server.log()
+
+
+def test_the_port_accepts_connections_at_once(server_factory, summarizer_dir: Path) -> None:
+    # SageMaker wants connections accepted within 250 ms of start; allow for a shared CPU.
+    with socket.socket() as probe:  # the one test that must know its port up front
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.monotonic()
+    server = server_factory(summarizer_dir, wait=False, SAGEMAKER_BIND_TO_PORT=str(port))
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.proc.poll() is None, server.log()
+            assert time.monotonic() - start < 0.5, "port not accepting after 500 ms"
+            time.sleep(0.005)
