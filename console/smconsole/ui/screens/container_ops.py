@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -86,7 +87,7 @@ class ContainerScreen(ConsoleScreen):
         self.services = services
         self.settings = settings
         self.api: ContainerApi | None = getattr(services, "container", None)
-        self.model_path = model_path
+        self.model_path = str(model_path)
         self.running: Running | None = None
 
     def compose(self) -> ComposeResult:
@@ -230,7 +231,7 @@ class ContainerScreen(ConsoleScreen):
         answer = self.api.invoke(running, body, "application/json")
         self.post_message(self.Output(
             [f"/invocations {answer.status} in {answer.elapsed * 1000:.0f} ms",
-             answer.text(600)]))
+             summarize(answer)]))
 
     def action_stop(self) -> None:
         if self.running is not None:
@@ -264,3 +265,18 @@ class ContainerScreen(ConsoleScreen):
 
     def _status(self, markup: str) -> None:
         self.query_one("#container-status", Static).update(markup)
+
+
+def summarize(answer: Invocation, limit: int = 600) -> str:
+    """Embeddings as their shape (16 KB of floats says nothing); anything else as text."""
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        return answer.text(limit)
+    vectors = body.get("embeddings") if isinstance(body, dict) else None
+    if isinstance(vectors, list) and vectors and isinstance(vectors[0], list):
+        rest = {k: v for k, v in body.items() if k != "embeddings"}
+        head = ", ".join(f"{x:.4f}" for x in vectors[0][:4])
+        return (f"embeddings: {len(vectors)} × {len(vectors[0])} [{head}, …] "
+                f"{json.dumps(rest)}")
+    return answer.text(limit)

