@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 from smconsole import errors
 from smconsole.cli.common import print_json, session_from_args
-from smconsole.models.requests import AsyncRequest, Outcome, Status, SubmitProgress
+from smconsole.models.requests import Outcome, Status, SubmitProgress
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -146,14 +144,14 @@ def _batch_summary(ledger: Any, batch_id: str) -> dict[str, Any]:
 
 def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, mode: str,
            *, quiet: bool = False, as_json: bool = False, once: bool = False) -> None:
-    from smconsole.services.outputs import OutputWatcher
+    from smconsole.services.outputs import OutputWatcher, result_record
 
     watcher = OutputWatcher(session, ledger, tick=tick, mode=mode)  # type: ignore[arg-type]
 
     def report(outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             if as_json:
-                print(json.dumps(_outcome_json(ledger.request(outcome.batch_id, outcome.index))),
+                print(json.dumps(result_record(ledger.request(outcome.batch_id, outcome.index))),
                       flush=True)
             elif not quiet:
                 latency = ledger.request(outcome.batch_id, outcome.index).latency
@@ -189,18 +187,6 @@ def run_watch(args: argparse.Namespace) -> int:
     return 1 if any(s["counts"].get("failed") for s in summaries) else 0
 
 
-def _outcome_json(request: AsyncRequest) -> dict[str, Any]:
-    return {
-        "batch_id": request.batch_id, "index": request.index,
-        "inference_id": request.inference_id, "endpoint": request.endpoint,
-        "status": request.status.value, "source": request.source,
-        "source_ref": request.source_ref, "input_location": request.input_location,
-        "output_location": request.output_location,
-        "failure_location": request.failure_location, "submitted_at": request.submitted_at,
-        "finished_at": request.finished_at, "latency_s": request.latency, "error": request.error,
-    }
-
-
 def run_results(args: argparse.Namespace) -> int:
     from smconsole.services.outputs import OutputWatcher
 
@@ -209,39 +195,14 @@ def run_results(args: argparse.Namespace) -> int:
             ledger.batch(args.batch)  # NotFound names the batch
         statuses = [Status(s) for s in args.status] if args.status else None
         requests = ledger.requests(batch_id=args.batch, statuses=statuses)
-        bodies: list[dict[str, Any]] = [{} for _ in requests]
-        if not args.no_body and requests:
-            watcher = OutputWatcher(session_from_args(args), ledger)
+        session = None if args.no_body or not requests else session_from_args(args)
+        watcher = OutputWatcher(session, ledger) if session else None  # type: ignore[arg-type]
+        if watcher is None:
+            from smconsole.services.outputs import result_record
 
-            def fetch(request: AsyncRequest) -> dict[str, Any]:
-                location = (request.output_location if request.status is Status.SUCCEEDED
-                            else request.failure_location if request.status is Status.FAILED
-                            else None)
-                if not location:
-                    return {}
-                try:
-                    body = watcher.fetch(location, limit=0)
-                except errors.SmconsoleError as exc:
-                    return {"fetch_error": str(exc)}
-                return decode_body(body.data, body.content_type,
-                                   "output" if request.status is Status.SUCCEEDED else "failure")
-
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                bodies = list(pool.map(fetch, requests))
-        out = sys.stdout
-        for request, body in zip(requests, bodies, strict=True):
-            out.write(json.dumps({**_outcome_json(request), **body}) + "\n")
-        out.flush()
+            for request in requests:
+                sys.stdout.write(json.dumps(result_record(request)) + "\n")
+        else:
+            watcher.export(requests, sys.stdout.write)
+        sys.stdout.flush()
     return 0
-
-
-def decode_body(data: bytes, content_type: str | None, key: str) -> dict[str, Any]:
-    """A body as JSON when it is JSON, text when it is text, base64 otherwise."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return {key + "_base64": base64.b64encode(data).decode("ascii")}
-    try:
-        return {key: json.loads(text)}
-    except ValueError:
-        return {key: text}

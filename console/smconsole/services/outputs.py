@@ -13,6 +13,7 @@ Never one GET per pending request per tick. Bodies are fetched only by `fetch`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import posixpath
@@ -21,6 +22,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -479,6 +481,66 @@ class OutputWatcher:
         total = _total_size(reply)
         return OutputBody(location, reply.get("ContentType"), data,
                           truncated=total is not None and total > len(data))
+
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export(self, requests: Sequence[AsyncRequest], write: Callable[[str], Any], *,
+               bodies: bool = True, workers: int = 16) -> int:
+        """Write one JSON line per request, with its output (or failure) body when finished."""
+
+        def record(request: AsyncRequest) -> dict[str, Any]:
+            location = result_location(request)
+            if not bodies or location is None:
+                return result_record(request)
+            try:
+                return result_record(request, self.fetch(location, limit=0))
+            except errors.SmconsoleError as exc:
+                return {**result_record(request), "fetch_error": str(exc)}
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            count = 0
+            for line in pool.map(record, requests):
+                write(json.dumps(line) + "\n")
+                count += 1
+        return count
+
+
+def result_location(request: AsyncRequest) -> str | None:
+    if request.status is Status.SUCCEEDED:
+        return request.output_location
+    if request.status is Status.FAILED:
+        return request.failure_location
+    return None
+
+
+def result_record(request: AsyncRequest, body: OutputBody | None = None) -> dict[str, Any]:
+    """A request as one JSON object (what `smconsole results` prints per line)."""
+    record: dict[str, Any] = {
+        "batch_id": request.batch_id, "index": request.index,
+        "inference_id": request.inference_id, "endpoint": request.endpoint,
+        "status": request.status.value, "source": request.source,
+        "source_ref": request.source_ref, "input_location": request.input_location,
+        "output_location": request.output_location,
+        "failure_location": request.failure_location, "submitted_at": request.submitted_at,
+        "finished_at": request.finished_at, "latency_s": request.latency, "error": request.error,
+    }
+    if body is not None:
+        key = "output" if request.status is Status.SUCCEEDED else "failure"
+        record.update(decode_body(body.data, key))
+    return record
+
+
+def decode_body(data: bytes, key: str) -> dict[str, Any]:
+    """A body as JSON when it is JSON, text when it is text, base64 otherwise."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {key + "_base64": base64.b64encode(data).decode("ascii")}
+    try:
+        return {key: json.loads(text)}
+    except ValueError:
+        return {key: text}
 
 
 def default_queue_name(ledger: Ledger) -> str:
