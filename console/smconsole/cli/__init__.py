@@ -23,17 +23,22 @@ SUBCOMMAND_MODULES = (
 )
 
 
-def connection_options() -> argparse.ArgumentParser:
-    """Options every command shares: where AWS is and how to talk to it."""
+def connection_options(*, inherit: bool = False) -> argparse.ArgumentParser:
+    """Options every command shares: where AWS is and how to talk to it.
+
+    `inherit` (for subcommands) leaves unset options out of the namespace, so a subparser's
+    defaults cannot overwrite `smconsole --local deploy ...` given before the subcommand.
+    """
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("connection")
-    group.add_argument("--profile", help="AWS profile (else AWS_PROFILE / default chain)")
-    group.add_argument("--region", help="AWS region (else AWS_REGION / profile)")
-    group.add_argument("--endpoint-url", help="send every AWS call to this URL")
+    unset: dict[str, object] = {"default": argparse.SUPPRESS} if inherit else {}
+    group.add_argument("--profile", help="AWS profile (else AWS_PROFILE / default chain)", **unset)
+    group.add_argument("--region", help="AWS region (else AWS_REGION / profile)", **unset)
+    group.add_argument("--endpoint-url", help="send every AWS call to this URL", **unset)
     group.add_argument("--local", action="store_true",
-                       help="use the embedded local stack (started if not running)")
+                       help="use the embedded local stack (started if not running)", **unset)
     group.add_argument("--read-only", action="store_true",
-                       help="refuse every mutating AWS call")
+                       help="refuse every mutating AWS call", **unset)
     return common
 
 
@@ -46,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(sub, [common])
+        importlib.import_module(name).register(sub, [connection_options(inherit=True)])
     return parser
 
 
