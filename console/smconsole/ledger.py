@@ -293,11 +293,16 @@ class Ledger:
             where.append(f"status IN ({','.join('?' * len(values))})")
             params.extend(values)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        tail = f" LIMIT {int(limit)}" if limit else ""
-        rows = self._query(
-            f"SELECT {_PUBLIC} FROM requests {clause} ORDER BY queued_at, batch_id, idx{tail}",
-            params,
-        )
+        if limit:  # the newest `limit`, still oldest first
+            rows = self._query(
+                f"SELECT {_PUBLIC} FROM requests {clause}"
+                f" ORDER BY queued_at DESC, batch_id DESC, idx DESC LIMIT {int(limit)}", params,
+            )[::-1]
+        else:
+            rows = self._query(
+                f"SELECT {_PUBLIC} FROM requests {clause} ORDER BY queued_at, batch_id, idx",
+                params,
+            )
         return [_request(row) for row in rows]
 
     def pending(self, batch_ids: Sequence[str] | None = None) -> list[AsyncRequest]:

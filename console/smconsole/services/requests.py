@@ -18,7 +18,7 @@ from typing import Any
 
 from smconsole import errors
 from smconsole.ledger import Ledger, Submission
-from smconsole.models.requests import Batch, Status, SubmitProgress
+from smconsole.models.requests import AsyncRequest, Batch, Status, SubmitProgress
 from smconsole.session import AwsSession, aws_errors
 from smconsole.specs.batch import INLINE_LIMIT, PlannedBatch, load_batch, split_s3_uri
 
@@ -75,6 +75,14 @@ class RequestService:
     def earlier(self, planned: PlannedBatch) -> list[Batch]:
         """Batches already submitted with the same content."""
         return self.ledger.batches(content_hash=planned.content_hash)
+
+    def requests(self, *, batch_id: str | None = None, statuses: list[Status] | None = None,
+                 limit: int | None = None) -> list[AsyncRequest]:
+        """What the ledger holds (every process's submissions), oldest first."""
+        return self.ledger.requests(batch_id=batch_id, statuses=statuses, limit=limit)
+
+    def batches(self) -> list[Batch]:
+        return self.ledger.batches()
 
     def check_endpoint(self, name: str) -> None:
         """Refuse before recording anything when the endpoint is missing or not asynchronous."""
