@@ -72,3 +72,9 @@ def test_bad_spec_is_located_and_nothing_is_called(capsys: pytest.CaptureFixture
     code, _, err = cli(capsys, moto_url, "deploy", str(spec))
     assert code == 2
     assert f"{spec}:2: model.image:" in err
+
+
+def test_connection_options_before_the_subcommand(capsys: pytest.CaptureFixture[str],
+                                                  moto_url: str, demo_spec_path: Path) -> None:
+    assert main(["--endpoint-url", moto_url, "deploy", str(demo_spec_path), "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("create endpoint smconsole-demo")

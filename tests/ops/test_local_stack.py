@@ -171,3 +171,82 @@ def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_path: Pat
     cw = session.client("cloudwatch").describe_alarms(AlarmNames=[alarm.name])["MetricAlarms"]
     assert cw[0]["AlarmActions"] == [step.arn]
     DeployService(session).cleanup(deployed.created)
+
+
+async def test_deploy_view_shows_why_a_deploy_failed(local_stack: Any, tmp_path: Path,
+                                                     demo: DeploySpec) -> None:
+    """The view's path end to end: dry run, apply, Failed with the reason and the log lines."""
+    from smconsole.ui.screens.deploy import DeployScreen
+    from smconsole.ui.screens.scaling import ConfirmChangesScreen
+    from textual.widgets import Static
+
+    from .screens_host import Host, Services, Settings, until
+
+    session = local_stack.session()
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        tar.add(empty, arcname="model")  # no config.json: the container cannot load it
+    name = unique("ops-view")
+    uri = f"s3://{BUCKET}/{name}/model.tar.gz"
+    upload(session, archive, uri)
+    spec = variant_of(demo, name, uri)
+    prepare(session, spec)
+    spec_file = tmp_path / "deploy.yaml"
+    import yaml
+
+    spec_file.write_text(yaml.safe_dump(spec.model_dump(by_alias=True, exclude_none=True)))
+    service = DeployService(session)
+    app = Host(lambda: DeployScreen(Services(deploy=service), Settings(), str(spec_file)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await pilot.press("p")
+        await until(pilot, lambda: screen.plan is not None, timeout=30)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmChangesScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: screen.result is not None, timeout=240)
+        outcome = str(screen.query_one("#deploy-outcome", Static).render())
+        assert screen.result.status == "Failed"
+        assert "did not pass the ping health check" in outcome
+        assert "last container log lines" in outcome, (screen.result.failure_reason, outcome)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmChangesScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: screen.result is None, timeout=60)
+    assert app.errors == []
+
+
+def test_update_moves_the_endpoint_to_a_new_config(local_stack: Any, tmp_path: Path,
+                                                   demo: DeploySpec) -> None:
+    session = local_stack.session()
+    archive = modelpack.pack(tiny_classifier(tmp_path / "tiny"), tmp_path / "model.tar.gz")
+    name = unique("ops-update")
+    uri = f"s3://{BUCKET}/{name}/model.tar.gz"
+    upload(session, archive, uri)
+    spec = variant_of(demo, name, uri)
+    prepare(session, spec)
+    service = DeployService(session, now=_stepping())
+    first = service.deploy(spec, timeout=240)
+    assert first.ok, (first.summary(), first.log_lines)
+    changed = spec.model_copy(update={"update": True, "model": spec.model.model_copy(
+        update={"environment": {"MODEL_DIR": "/opt/ml/model/model", "BATCH_MAX_SIZE": "8"}})})
+    plan = service.plan(changed)
+    assert plan.action == "update"
+    assert [c.line() for c in plan.changes] == ["+ model.environment.BATCH_MAX_SIZE: 8"]
+    ticks: list[str] = []
+    second = service.deploy(plan, lambda p: ticks.append(p.status), timeout=240)
+    assert second.ok, (second.summary(), second.log_lines)
+    assert "Updating" in ticks
+    described = session.client("sagemaker").describe_endpoint(EndpointName=name)
+    assert described["EndpointConfigName"] == plan.config_name
+    service.cleanup(first.created + second.created)
+
+
+def _stepping() -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC)
+    calls = iter(range(10_000))
+    return lambda: start + timedelta(seconds=next(calls))

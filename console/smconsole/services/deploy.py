@@ -28,6 +28,8 @@ from smconsole.specs.deploy import DeploySpec, split_s3_uri
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 GPU_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.g6.", "ml.g6e.", "ml.p3.", "ml.p4d.", "ml.p5.")
 LOG_LINES = 20
+LOG_ATTEMPTS = 4
+LOG_RETRY_S = 2.0
 AWS_POLL_S = 15.0  # SageMaker throttles DescribeEndpoint; creation takes ~5 minutes anyway
 LOCAL_POLL_S = 0.5
 
@@ -221,7 +223,7 @@ class DeployService:
                                    expect_config=plan.config_name)
         if status != "InService" or reason:
             return outcome(status, failure_reason=reason or status,
-                           log_lines=tuple(self.last_log_lines(spec.name, started_at)))
+                           log_lines=tuple(self._failure_logs(spec.name, started_at)))
 
         scaling: ScalingResult | None = None
         if spec.autoscaling is not None:
@@ -273,6 +275,15 @@ class DeployService:
             if self._clock() >= deadline:
                 return "TimedOut", f"still {status} after {timeout:.0f}s"
             self._sleep(self.poll_interval)
+
+    def _failure_logs(self, endpoint: str, since: datetime) -> list[str]:
+        """Logs reach CloudWatch seconds after the container writes them: retry a little."""
+        for attempt in range(LOG_ATTEMPTS):
+            lines = self.last_log_lines(endpoint, since)
+            if lines or attempt == LOG_ATTEMPTS - 1:
+                return lines
+            self._sleep(min(self.poll_interval * 2, LOG_RETRY_S))
+        return []
 
     def last_log_lines(self, endpoint: str, since: datetime | None = None,
                        count: int = LOG_LINES) -> list[str]:
