@@ -189,3 +189,33 @@ def test_model_folder_gets_sagemaker_layout(local_stack, tmp_path: Path) -> None
     models = Path(local_stack.state_dir) / "models"
     unpacked = [p for p in models.rglob("opt_ml_model/model/config.json")]
     assert unpacked, "no model unpacked as /opt/ml/model/model"
+
+
+def test_max_concurrent_invocations_per_instance(local_stack, summarizer) -> None:
+    """With MaxConcurrentInvocationsPerInstance=1 the container never sees two at once."""
+    import httpx
+
+    session = local_stack.session()
+    info = deploy_async_endpoint(session, unique("one-at-a-time"), model=summarizer, sns=False,
+                                 max_concurrency=1)
+    runtime, s3 = session.client("sagemaker-runtime"), session.client("s3")
+    sent = [runtime.invoke_endpoint_async(
+        EndpointName=info["endpoint"], ContentType="application/json",
+        Body=json.dumps({"text": f"request {n}", "min_length": 20, "max_length": 25}).encode())
+        for n in range(4)]
+    seen_in_flight, seen_queued = set(), set()
+
+    def all_done() -> bool:
+        state = httpx.get(f"{local_stack.url}/_smconsole/status", timeout=5).json()
+        mine = next(e for e in state["endpoints"] if e["name"] == info["endpoint"])
+        seen_queued.add(mine["queued"])
+        for instance in mine["variants"][0]["instances"]:
+            seen_in_flight.add(instance["in_flight"])
+            stats = httpx.get(f"{instance['url']}/stats", timeout=5).json()
+            seen_in_flight.add(stats["in_flight"])
+        return all(_read(s3, r["OutputLocation"]) for r in sent)
+
+    wait_for(all_done, 120, interval_s=0.1)
+    assert max(seen_in_flight) == 1
+    assert max(seen_queued) >= 1  # the others waited in the local queue, not the container
+    session.client("sagemaker").delete_endpoint(EndpointName=info["endpoint"])

@@ -198,6 +198,13 @@ def test_seed_steps_5_to_9(local_stack, monkeypatch, tmp_path: Path) -> None:
     key = again["OutputLocation"].split("/", 3)[3]
     assert json.loads(poll(fetch))["dimension"] == 384
     assert variant()["DesiredInstanceCount"] >= 1
+    # While the request waited with no instance, the wake-up metric said so.
+    stats = cloudwatch.get_metric_statistics(
+        Namespace="AWS/SageMaker", MetricName="HasBacklogWithoutCapacity",
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint}],
+        StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60,
+        Statistics=["Maximum"])["Datapoints"]
+    assert max(p["Maximum"] for p in stats) == 1.0
     activities = aas.describe_scaling_activities(
         ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]
     descriptions = [a["Description"] for a in activities]

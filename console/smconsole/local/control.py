@@ -123,8 +123,16 @@ def reset(state_dir: Path | str | None = None) -> Path:
 def status(state_dir: Path | str | None = None) -> dict[str, Any]:
     root = _state_dir(state_dir)
     info = running(root)
-    return {"running": info is not None, "state_dir": str(root),
-            "url": info["url"] if info else None, "pid": info["pid"] if info else None}
+    out: dict[str, Any] = {
+        "running": info is not None, "state_dir": str(root),
+        "url": info["url"] if info else None, "pid": info["pid"] if info else None,
+    }
+    if info:
+        try:
+            out.update(httpx.get(f"{info['url']}/_smconsole/status", timeout=5).json())
+        except (httpx.HTTPError, ValueError):
+            pass
+    return out
 
 
 def ensure_demo_endpoint(session: Any) -> str:

@@ -64,6 +64,20 @@ class DataPlane:
         with self.lock:
             return list(self.runtimes.values())
 
+    def describe(self) -> dict[str, Any]:
+        """What runs where: endpoints, queues, instances (for `local status` and tests)."""
+        return {"endpoints": [{
+            "region": r.region, "name": r.name, "status": r.status, "queued": len(r.queue),
+            "running": len(r.running),
+            "variants": [{
+                "name": v.name, "desired": v.desired,
+                "instances": [{
+                    "id": i.id, "state": i.state, "url": i.url, "in_flight": i.in_flight,
+                    "pid": i.process.pid if i.process else None,
+                } for i in list(v.instances)],
+            } for v in list(r.variants.values())],
+        } for r in self.all_runtimes()]}
+
     # --- control-plane hooks -------------------------------------------------------------
     def endpoint_created(self, region: str, name: str) -> None:
         if self.replaying:

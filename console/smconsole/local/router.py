@@ -19,6 +19,7 @@ from smconsole.local.journal import Journal
 from smconsole.local.scaling import ScalingRecord
 
 HEALTH_PATH = "/_smconsole/health"
+STATUS_PATH = "/_smconsole/status"
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 
@@ -47,6 +48,9 @@ class Router:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             status, headers, body = 200 if self.ready else 503, [
                 ("Content-Type", "application/json")], json.dumps({"ready": self.ready}).encode()
+        elif environ.get("PATH_INFO") == STATUS_PATH:
+            status, headers, body = 200, [("Content-Type", "application/json")], json.dumps(
+                self.plane.describe()).encode()
         else:
             if self.latency_s and not environ.get(INTERNAL_ENVIRON):
                 time.sleep(self.latency_s)
