@@ -1,0 +1,70 @@
+"""The local stack's pure parts: naming, notification shape, request identification, steps."""
+
+from __future__ import annotations
+
+import json
+
+from smconsole.local import asyncreq, notify, scaling, wire
+
+
+def test_output_locations_follow_sagemaker_naming() -> None:
+    config = {"S3OutputPath": "s3://b/out/", "S3FailurePath": "s3://b/fail"}
+    assert asyncreq.output_locations(config, "id-1", None, None) == (
+        "s3://b/out/id-1.out", "s3://b/fail/id-1-error.out")
+    assert asyncreq.output_locations(config, "id-1", "/batch/7/", "x.json") == (
+        "s3://b/out/batch/7/x.json", "s3://b/fail/batch/7/x.json")
+    # Without a failure path, errors land beside the outputs.
+    assert asyncreq.output_locations({"S3OutputPath": "s3://b/o"}, "i", None, None)[1] == \
+        "s3://b/o/i-error.out"
+
+
+def test_notification_shape() -> None:
+    body = notify.message(
+        region="us-east-1", endpoint="ep", inference_id="i", received=1700000000.25,
+        finished=1700000001.5, succeeded=False, input_location="s3://b/in.json",
+        request_content_type="application/json", response_content_type="application/json",
+        location="s3://b/fail/i-error.out", failure_reason="ClientError: 500",
+        response_body=b'{"error": "x"}')
+    assert body["receivedTime"] == "2023-11-14T22:13:20.250Z"
+    assert body["invocationStatus"] == "Failed"
+    assert body["responseParameters"] == {"contentType": "application/json",
+                                          "failureLocation": "s3://b/fail/i-error.out"}
+    assert body["requestParameters"]["inputLocation"] == "s3://b/in.json"
+    assert json.loads(body["responseBody"]["content"]) == {"error": "x"}
+    assert notify.inline_body(b"\xff\xfe")["encoding"] == "BASE64"
+    assert "content" not in notify.inline_body(b"x" * (notify.MAX_INLINE_RESPONSE + 1))
+
+
+def _auth(service: str) -> str:
+    return (f"AWS4-HMAC-SHA256 Credential=AK/20261125/eu-west-1/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+
+
+def test_identify_protocols() -> None:
+    json_call = wire.identify({"HTTP_AUTHORIZATION": _auth("sagemaker"), "REQUEST_METHOD": "POST",
+                               "HTTP_X_AMZ_TARGET": "SageMaker.CreateEndpoint",
+                               "PATH_INFO": "/"}, b"{}")
+    assert (json_call.service, json_call.region, json_call.action) == (
+        "sagemaker", "eu-west-1", "CreateEndpoint")
+    assert json_call.mutating
+    cbor = wire.identify({"HTTP_AUTHORIZATION": _auth("monitoring"), "REQUEST_METHOD": "POST",
+                          "PATH_INFO": "/service/GraniteServiceVersion20100801/operation/"
+                                       "PutMetricData"}, b"")
+    assert cbor.action == "PutMetricData" and not cbor.mutating  # traffic, not state
+    query = wire.identify({"HTTP_AUTHORIZATION": _auth("sns"), "REQUEST_METHOD": "POST",
+                           "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                           "PATH_INFO": "/"}, b"Action=CreateTopic&Name=t")
+    assert query.action == "CreateTopic" and query.mutating
+    s3 = wire.identify({"HTTP_AUTHORIZATION": _auth("s3"), "REQUEST_METHOD": "GET",
+                        "PATH_INFO": "/b/k"}, b"")
+    assert s3.is_s3 and not s3.mutating
+
+
+def test_step_adjustment_intervals() -> None:
+    config = {"StepAdjustments": [
+        {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 10, "ScalingAdjustment": 1},
+        {"MetricIntervalLowerBound": 10, "ScalingAdjustment": 3},
+    ]}
+    assert scaling._step_adjustment(config, 0) == 1
+    assert scaling._step_adjustment(config, 10) == 3
+    assert scaling._step_adjustment(config, -1) is None
