@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from textual.message import Message
 
 from smconsole.models.endpoints import Endpoint, EndpointDetail
@@ -10,11 +12,15 @@ from smconsole.models.metrics import MetricSeries
 
 
 class EndpointsListed(Message):
-    """A full listing (every page) arrived; rows not in it are gone."""
+    """A full listing (every page) arrived; rows not in it are gone.
 
-    def __init__(self, endpoints: list[Endpoint]) -> None:
+    `shown`, when given, is set once the table shows the listing.
+    """
+
+    def __init__(self, endpoints: list[Endpoint], shown: threading.Event | None = None) -> None:
         super().__init__()
         self.endpoints = endpoints
+        self.shown = shown
 
 
 class EndpointsDescribed(Message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -101,7 +102,10 @@ class EndpointsScreen(ConsoleScreen):
         try:
             api = self.services.endpoints
             listed = [e for page in api.iter_pages() for e in page]
-            self.post_message(EndpointsListed(listed))
+            shown = threading.Event()
+            self.post_message(EndpointsListed(listed, shown))
+            # Describing competes with the first render for the GIL: let the table land first.
+            shown.wait(timeout=2.0)
             stale = api.stale(listed)
             chunk = max(1, self.settings.describe_chunk)
             for start in range(0, len(stale), chunk):
@@ -122,14 +126,20 @@ class EndpointsScreen(ConsoleScreen):
         self.endpoints = fresh
         self.loaded = True
         self._sync()
+        if message.shown is not None:
+            # Set after this refresh is painted, so the describes start once the table shows.
+            self.call_after_refresh(message.shown.set)
 
     @on(EndpointsDescribed)
     def described(self, message: EndpointsDescribed) -> None:
+        changed = set()
         for endpoint in message.endpoints:
-            if endpoint.name in self.endpoints:
-                self.endpoints[endpoint.name] = self.endpoints[endpoint.name].merged(endpoint) \
-                    if endpoint.status == self.endpoints[endpoint.name].status else endpoint
-        self._sync()
+            known = self.endpoints.get(endpoint.name)
+            if known is not None:
+                self.endpoints[endpoint.name] = known.merged(endpoint) \
+                    if endpoint.status == known.status else endpoint
+                changed.add(endpoint.name)
+        self._sync(changed)
 
     # ---- the table ------------------------------------------------------------------------
 
@@ -151,8 +161,11 @@ class EndpointsScreen(ConsoleScreen):
             endpoint.kind, fmt.when(endpoint.created), fmt.when(endpoint.last_modified),
         )
 
-    def _sync(self) -> None:
-        """Make the table show `visible()` in order, editing rows by key so the cursor stays."""
+    def _sync(self, changed: set[str] | None = None) -> None:
+        """Make the table show `visible()` in order, editing rows by key so the cursor stays.
+
+        `changed` names the only endpoints whose cells may differ (None: any of them).
+        """
         table = self.query_one(DataTable)
         wanted = self.visible()
         cursor = self.selected_name()
@@ -169,10 +182,10 @@ class EndpointsScreen(ConsoleScreen):
                 table.remove_row(name)
                 del self._shown[name]
             for endpoint in wanted:
-                cells = self._cells(endpoint)
                 before = self._shown.get(endpoint.name)
-                if before is None:
+                if before is None or (changed is not None and endpoint.name not in changed):
                     continue
+                cells = self._cells(endpoint)
                 if before != cells:
                     for (key, _), old, new in zip(COLUMNS, before, cells, strict=True):
                         if old != new:
