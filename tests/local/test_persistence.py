@@ -48,6 +48,11 @@ def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_clas
             "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
         sm.create_endpoint(EndpointName="kept", EndpointConfigName="kept-config")
         wait_in_service(session, "kept", 120)
+        aas = session.client("application-autoscaling")
+        aas.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId="endpoint/kept/variant/AllTraffic",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1,
+            MaxCapacity=2)
     finally:
         stack.stop()
     assert not (state / "server.json").exists()
@@ -76,6 +81,10 @@ def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_clas
         answer = session.client("sagemaker-runtime").invoke_endpoint(
             EndpointName="kept", ContentType="application/json", Body=b'{"inputs": "hi"}')
         assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+        targets = session.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker")["ScalableTargets"]
+        assert [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [
+            ("endpoint/kept/variant/AllTraffic", 1, 2)]
         logs = session.client("logs").describe_log_streams(
             logGroupName="/aws/sagemaker/Endpoints/kept")["logStreams"]
         assert len(logs) == 2  # the first run's instance and this run's

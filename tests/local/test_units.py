@@ -68,3 +68,12 @@ def test_step_adjustment_intervals() -> None:
     assert scaling._step_adjustment(config, 0) == 1
     assert scaling._step_adjustment(config, 10) == 3
     assert scaling._step_adjustment(config, -1) is None
+
+
+def test_policy_arns_match_across_replays() -> None:
+    one = ("arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1111:resource/sagemaker/"
+           "endpoint/e/variant/AllTraffic:policyName/wake")
+    two = one.replace("1111", "2222")
+    assert scaling._same_policy(one, two)
+    assert not scaling._same_policy(one, two.replace("wake", "other"))
+    assert not scaling._same_policy(one, "arn:aws:sns:us-east-1:123456789012:topic")

@@ -145,7 +145,10 @@ class Router:
         if backends.endpoint_config(call.region, config) is None:
             return _json_error("ValidationException", f'Could not find endpoint configuration '
                                f'"{arn}:endpoint-config/{config.lower()}".')
-        if record.endpoint_status not in ("InService", "Failed"):
+        if record.endpoint_status == "Failed":
+            return _json_error("ValidationException", f'Cannot update failed endpoint '
+                               f'"{arn}:endpoint/{name.lower()}"; delete and recreate it.')
+        if record.endpoint_status != "InService":
             return _json_error("ValidationException", f'Cannot update in-progress endpoint '
                                f'"{arn}:endpoint/{name.lower()}".')
         self.plane.endpoint_updating(call.region, name, config)

@@ -199,7 +199,7 @@ class Autoscaler:
         cloudwatch = backends.cloudwatch(runtime.region)
         metrics = metric_values(runtime)
         for alarm in list(cloudwatch.alarms.values()):
-            if policy.policy_arn not in (alarm.alarm_actions or []):
+            if not any(_same_policy(policy.policy_arn, a) for a in alarm.alarm_actions or []):
                 continue
             if alarm.metric_name not in metrics or not _names_endpoint(alarm, runtime.name):
                 continue
@@ -240,6 +240,16 @@ class Autoscaler:
             return desired, (f"monitor alarm {alarm.name} in state ALARM triggered policy "
                              f"{policy.policy_name}")
         return None
+
+
+def _same_policy(arn: str, action: str) -> bool:
+    """Policy ARNs carry a random id that a journal replay cannot reproduce: compare the rest."""
+    if arn == action:
+        return True
+    marker = ":resource/"
+    return marker in arn and marker in action and (
+        arn[arn.index(marker):] == action[action.index(marker):]
+        and arn.split(":")[:5] == action.split(":")[:5])
 
 
 def _names_endpoint(alarm: Any, endpoint: str) -> bool:
