@@ -224,7 +224,7 @@ def ceiling(work: Workload, seconds: float) -> tuple[float, int]:
     """Best items/s of the batched pipeline called in-process (no HTTP, no queue)."""
     from app import model
 
-    handler = model.load(work.model_dir, work.task, None)
+    handler = model.load_all(work.model_dir, work.task, None)[0]
     requests = [handler.request_model.model_validate(r) for r in work.ceiling_requests()]
     items = [item for r in requests for item in handler.decode(r)]
     best = (0.0, 0)

@@ -50,7 +50,7 @@ _STOP = object()
 
 @dataclass
 class BatchStats:
-    """Counters read by /stats and the benchmark (written only by the consumer thread)."""
+    """Counters read by /stats and the benchmark."""
 
     batches: int = 0
     items: int = 0
@@ -58,6 +58,8 @@ class BatchStats:
     max_batch_items: int = 0
     split_batches: int = 0  # batches that failed and were rerun request by request
     failed_requests: int = 0
+    running: int = 0  # batches in a forward pass right now
+    peak_running: int = 0  # most batches ever in forward passes at once (one per consumer)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -66,6 +68,8 @@ class BatchStats:
 class Batcher:
     """Gathers queued requests into forward passes of at most `max_batch_size` items.
 
+    One consumer thread per predictor (one predictor per device), all fed by one queue.
+
     The consumer takes whatever is already queued and only waits (up to `max_wait_s`) when
     more requests have been admitted and are still being decoded: batching pays only when
     work is waiting, so a lone request never waits for company.
@@ -73,32 +77,43 @@ class Batcher:
 
     def __init__(
         self,
-        predict: Callable[[list[Any]], list[Any]],
+        predictors: list[Callable[[list[Any]], list[Any]]],
         *,
         max_batch_size: int,
         max_wait_s: float,
         max_queue_size: int,
         name: str = "batcher",
     ) -> None:
-        self._predict = predict
+        if not predictors:
+            raise ValueError("at least one predictor (one per device) is needed")
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_s
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue_size)
         self._incoming = 0
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._held: _Job | None = None
+        self._stats_lock = threading.Lock()
         self.stats = BatchStats()
+        self._threads = [
+            threading.Thread(target=self._run, args=(p,), name=f"{name}-{i}", daemon=True)
+            for i, p in enumerate(predictors)
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        """Finish what is queued, then end the consumer thread."""
-        if not self._thread.is_alive():
-            return
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        """Finish what is queued, then end the consumer threads."""
+        alive = [t for t in self._threads if t.is_alive()]
+        for _ in alive:
+            self._queue.put(_STOP)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in alive:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    @property
+    def consumers(self) -> int:
+        return len(self._threads)
 
     @property
     def depth(self) -> int:
@@ -125,17 +140,18 @@ class Batcher:
 
     # ---- consumer thread -------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, predict: Callable[[list[Any]], list[Any]]) -> None:
+        held: Any = None
         while True:
-            first = self._held or self._queue.get()
-            self._held = None
+            first = held if held is not None else self._queue.get()
             if first is _STOP:
                 return
-            batch = self._gather(first)
+            batch, held = self._gather(first)
             if batch:
-                self._execute(batch)
+                self._execute(batch, predict)
 
-    def _gather(self, first: _Job) -> list[_Job]:
+    def _gather(self, first: _Job) -> tuple[list[_Job], Any]:
+        """The batch starting at `first`, and the job (or stop mark) left for the next one."""
         batch = [first] if not first.future.done() else []
         size = len(first.items) if batch else 0
         deadline = time.monotonic() + self.max_wait_s
@@ -153,35 +169,46 @@ class Batcher:
                 except queue.Empty:
                     break
             if job is _STOP:
-                self._held = job
-                break
+                return batch, job
             if job.future.done():
                 continue
             if size + len(job.items) > self.max_batch_size and batch:
-                self._held = job  # next batch starts with it
-                break
+                return batch, job  # the next batch starts with it
             batch.append(job)
             size += len(job.items)
-        return batch
+        return batch, None
 
-    def _execute(self, batch: list[_Job]) -> None:
+    def _execute(self, batch: list[_Job], predict: Callable[[list[Any]], list[Any]]) -> None:
         items = [item for job in batch for item in job.items]
-        self.stats.batches += 1
-        self.stats.requests += len(batch)
-        self.stats.items += len(items)
-        self.stats.max_batch_items = max(self.stats.max_batch_items, len(items))
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.requests += len(batch)
+            self.stats.items += len(items)
+            self.stats.max_batch_items = max(self.stats.max_batch_items, len(items))
+            self.stats.running += 1
+            self.stats.peak_running = max(self.stats.peak_running, self.stats.running)
         try:
-            outputs = self._forward(items)
+            self._run_batch(batch, items, predict)
+        finally:
+            with self._stats_lock:
+                self.stats.running -= 1
+
+    def _run_batch(
+        self, batch: list[_Job], items: list[Any], predict: Callable[[list[Any]], list[Any]]
+    ) -> None:
+        try:
+            outputs = self._forward(items, predict)
         except Exception as exc:  # noqa: BLE001 - any model failure becomes the request's 500
             if len(batch) == 1:
                 self._fail(batch[0], exc)
                 return
             # One bad input must fail only its own request: rerun each request alone.
             log.warning("batch of %d requests failed; retrying them one by one", len(batch))
-            self.stats.split_batches += 1
+            with self._stats_lock:
+                self.stats.split_batches += 1
             for job in batch:
                 try:
-                    job.resolve(self._forward(job.items))
+                    job.resolve(self._forward(job.items, predict))
                 except Exception as job_exc:  # noqa: BLE001
                     self._fail(job, job_exc)
             return
@@ -190,18 +217,19 @@ class Batcher:
             job.resolve(outputs[start : start + len(job.items)])
             start += len(job.items)
 
-    def _forward(self, items: list[Any]) -> list[Any]:
+    def _forward(self, items: list[Any], predict: Callable[[list[Any]], list[Any]]) -> list[Any]:
         outputs: list[Any] = []
         for start in range(0, len(items), self.max_batch_size):
             chunk = items[start : start + self.max_batch_size]
-            result = self._predict(chunk)
+            result = predict(chunk)
             if len(result) != len(chunk):
                 raise RuntimeError(f"predict returned {len(result)} outputs for {len(chunk)} items")
             outputs.extend(result)
         return outputs
 
     def _fail(self, job: _Job, exc: Exception) -> None:
-        self.stats.failed_requests += 1
+        with self._stats_lock:
+            self.stats.failed_requests += 1
         log.error("inference failed for a request of %d inputs", len(job.items), exc_info=exc)
         error = PredictionError(f"{type(exc).__name__}: {exc}")
         error.__cause__ = exc

@@ -142,14 +142,15 @@ def _load_in_background(
             # torch and transformers load here, not at import, so the port opens at once.
             from app import model
 
-            handler = model.load(model_dir, task, settings.device)
+            handlers = model.load_all(model_dir, task, settings.device)
         except Exception as exc:
             state.load_error = f"{type(exc).__name__}: {exc}"
             log.error("model failed to load: %s", state.load_error, exc_info=exc)
             on_fatal()
             return
+        handler = handlers[0]  # decode/encode need no device; predict runs on each
         batcher = Batcher(
-            handler.predict,
+            [h.predict for h in handlers],
             max_batch_size=settings.max_batch_size,
             max_wait_s=settings.max_batch_wait_s,
             max_queue_size=settings.max_queue_size,
@@ -159,8 +160,9 @@ def _load_in_background(
         state.handler, state.batcher = handler, batcher
         state.ready = True
         log.info(
-            "ready: task=%s max_batch_size=%d max_batch_wait_ms=%g max_queue_size=%d",
+            "ready: task=%s consumers=%d max_batch_size=%d max_batch_wait_ms=%g max_queue_size=%d",
             handler.task,
+            len(handlers),
             settings.max_batch_size,
             settings.max_batch_wait_s * 1000,
             settings.max_queue_size,
@@ -223,6 +225,7 @@ def create_app(
                 "task": getattr(state.handler, "task", None),
                 "in_flight": state.in_flight,
                 "queued": batcher.depth if batcher else 0,
+                "consumers": batcher.consumers if batcher else 0,
                 **(batcher.stats.as_dict() if batcher else {}),
             }
         )

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from app.discovery import handler_for
 from app.errors import InputError, ModelLoadError
 
-__all__ = ["InputError", "ModelLoadError", "Runtime", "TaskHandler", "load"]
+__all__ = ["InputError", "ModelLoadError", "Runtime", "TaskHandler", "load", "load_all"]
 
 log = logging.getLogger("container.model")
 
@@ -53,12 +53,20 @@ class TaskHandler(Protocol):
         """A small valid request used to warm the model before /ping turns healthy."""
 
 
-def pick_runtime(device: str | None) -> Runtime:
-    """CUDA when present (bf16 where supported, else fp16), CPU in fp32 otherwise."""
-    if device:
-        dev = torch.device(device)
-    else:
-        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def devices(spec: str | None) -> list[torch.device]:
+    """DEVICE as given ("cuda:0,cuda:1", "cpu"); "cuda" or unset means every visible GPU."""
+    if spec and spec != "cuda":
+        return [torch.device(part.strip()) for part in spec.split(",") if part.strip()]
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count:
+        return [torch.device("cuda", i) for i in range(count)]
+    if spec == "cuda":
+        raise ModelLoadError("DEVICE=cuda but no CUDA device is visible")
+    return [torch.device("cpu")]
+
+
+def pick_runtime(dev: torch.device) -> Runtime:
+    """fp32 on CPU; bf16 on GPUs that support it, else fp16."""
     if dev.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     else:
@@ -66,11 +74,15 @@ def pick_runtime(device: str | None) -> Runtime:
     return Runtime(device=dev, dtype=dtype)
 
 
-def load(model_dir: Path, task: str, device: str | None) -> TaskHandler:
+def load_all(model_dir: Path, task: str, device: str | None) -> list[TaskHandler]:
+    """One loaded, warmed handler per device; the batcher runs one consumer on each."""
+    return [load(model_dir, task, pick_runtime(dev)) for dev in devices(device)]
+
+
+def load(model_dir: Path, task: str, runtime: Runtime) -> TaskHandler:
     """Load and warm the model so the first real request pays no start-up cost."""
     handler = handler_for(task)
     transformers.utils.logging.disable_progress_bar()
-    runtime = pick_runtime(device)
     log.info("loading %s model from %s on %s (%s)", task, model_dir, runtime.device, runtime.dtype)
     handler.setup(model_dir, runtime)
     warm = handler.warmup_request()

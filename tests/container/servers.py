@@ -6,6 +6,7 @@ import importlib.util
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -136,3 +137,33 @@ def module_server(
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait()
+
+
+class Pinger:
+    """GET /ping over one kept-alive socket: times the server, not an HTTP client library."""
+
+    def __init__(self, url: str) -> None:
+        host, _, port = url.removeprefix("http://").partition(":")
+        self._sock = socket.create_connection((host, int(port)), timeout=10)
+        self._buffer = b""
+
+    def ping(self) -> tuple[int, float]:
+        start = time.perf_counter()
+        self._sock.sendall(b"GET /ping HTTP/1.1\r\nHost: container\r\n\r\n")
+        while b"\r\n\r\n" not in self._buffer:
+            self._buffer += self._recv()
+        head, _, self._buffer = self._buffer.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(self._buffer) < length:
+            self._buffer += self._recv()
+        self._buffer = self._buffer[length:]
+        return int(head.split()[1]), time.perf_counter() - start
+
+    def _recv(self) -> bytes:
+        data = self._sock.recv(65536)
+        if not data:
+            raise ConnectionError("server closed the connection")
+        return data
+
+    def close(self) -> None:
+        self._sock.close()

@@ -32,9 +32,7 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(
     assert log.index("Shutting down") < log.index("Finished server process")
 
 
-def test_sigterm_during_start_up_exits_0_promptly(
-    server_factory, summarizer_dir: Path
-) -> None:
+def test_sigterm_during_start_up_exits_0_promptly(server_factory, summarizer_dir: Path) -> None:
     server = wait_listening(server_factory(summarizer_dir, wait=False))
     server.proc.send_signal(signal.SIGTERM)
     start = time.monotonic()
@@ -79,3 +77,20 @@ def test_the_port_accepts_connections_at_once(server_factory, summarizer_dir: Pa
             assert server.proc.poll() is None, server.log()
             assert time.monotonic() - start < 0.5, "port not accepting after 500 ms"
             time.sleep(0.005)
+
+
+def test_one_consumer_per_device_drains_the_same_queue(
+    server_factory, summarizer_dir: Path
+) -> None:
+    # Two CPU "devices" stand in for two GPUs: each gets its own model copy and consumer.
+    server = server_factory(summarizer_dir, DEVICE="cpu,cpu", BATCH_MAX_SIZE="1")
+    assert server.stats()["consumers"] == 2
+    calls = [
+        InBackground(lambda: httpx.post(f"{server.url}/invocations", json=LONG, timeout=60))
+        for _ in range(2)
+    ]
+    assert [call.result().status_code for call in calls] == [200, 200]
+    stats = server.stats()
+    assert stats["batches"] == 2
+    # Both requests were in a forward pass at the same time: only two consumers allow that.
+    assert stats["peak_running"] == 2

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from .background import InBackground
-from .servers import Server, module_server
+from .servers import Pinger, Server, module_server
 
 PAYLOAD_LIMIT = 64 * 1024
 QUEUE_LIMIT = 2
@@ -109,16 +109,20 @@ def test_a_streamed_body_over_the_limit_answers_413(summarizer: Server) -> None:
 
 def test_ping_answers_within_100ms_during_a_long_inference(summarizer: Server) -> None:
     before = summarizer.stats()["batches"]
-    call = InBackground(lambda: invoke(summarizer, LONG))
+    longer = {"inputs": ["the model is fast"] * 4, "max_length": 300, "min_length": 300}
+    call = InBackground(lambda: invoke(summarizer, longer))
     summarizer.wait_until(lambda s: s["batches"] > before, "the long inference to start")
     latencies = []
-    with httpx.Client(timeout=5) as client:
+    pinger = Pinger(summarizer.url)
+    try:
         while call.running:
-            start = time.perf_counter()
-            assert client.get(f"{summarizer.url}/ping").status_code == 200
-            latencies.append(time.perf_counter() - start)
+            status, seconds = pinger.ping()
+            assert status == 200
+            latencies.append(seconds)
+    finally:
+        pinger.close()
     assert call.result().status_code == 200
-    assert len(latencies) >= 5
+    assert len(latencies) >= 3
     assert max(latencies) < 0.1, sorted(latencies)[-5:]
 
 
