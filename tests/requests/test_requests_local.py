@@ -204,3 +204,49 @@ requests:
     assert OutputWatcher(local_stack.session(), ledger).queue() is not None
     assert main(["watch", "--remove-queue", "--endpoint-url", local_stack.url]) == 0
     assert OutputWatcher(local_stack.session(), ledger).queue() is None
+
+
+async def test_requests_screen_with_real_services(
+    local_stack: LocalStack, s3_endpoint: dict[str, Any], ledger: Ledger, tmp_path: Path,
+) -> None:
+    from types import SimpleNamespace
+
+    from screen_fakes import Host, until
+    from smconsole.ui.screens.requests import RequestsScreen
+    from textual.widgets import DataTable, Input, Static
+
+    session = local_stack.session()
+    services = SimpleNamespace(requests=RequestService(session, ledger),
+                               outputs=OutputWatcher(session, ledger, tick=0.5))
+    path = write_batch(tmp_path / "tui", f"""\
+endpoint: {s3_endpoint['endpoint']}
+requests:
+  - body: {{inputs: "from the console {{{{i}}}}"}}
+    repeat: 4
+  - body: {{inputs: "bad", colour: red}}
+""")
+    app = Host(lambda: RequestsScreen(services))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s")
+        app.screen.query_one("#batch-path", Input).value = str(path)
+        await pilot.press("enter")
+        screen = app.screen
+
+        def finished() -> bool:
+            return len(screen.rows) == 5 and all(r.status.finished for r in screen.rows.values())
+
+        await until(pilot, finished, timeout=120)
+        statuses = sorted(r.status.value for r in screen.rows.values())
+        assert statuses == ["failed"] + ["succeeded"] * 4
+        table = screen.query_one("#requests-table", DataTable)
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        body = screen.query_one("#preview-body", Static)
+        try:
+            await until(pilot, lambda: "× 384 numbers" in str(body.render()), timeout=30)
+        except AssertionError:
+            raise AssertionError(str(body.render()) + repr(app.errors)) from None
+        table.move_cursor(row=4)
+        await pilot.press("enter")
+        await until(pilot, lambda: "colour" in str(body.render()), timeout=30)
+        assert app.errors == []

@@ -62,10 +62,18 @@ def test_listing_finds_outputs_and_failures_two_calls_per_tick(
     outcomes = watcher.poll()
     assert sorted(o.index for o in outcomes if o.status is Status.SUCCEEDED) == list(range(25))
     assert sorted(o.index for o in outcomes if o.status is Status.FAILED) == list(range(25, 30))
-    assert dict(watcher.stats.calls) == {"ListObjectsV2": 2}
-    # Nothing new: another tick costs the same two listings, never a call per request.
+    # Two listings, and the start of each failure body for its reason.
+    assert dict(watcher.stats.calls) == {"ListObjectsV2": 2, "GetObject": 5}
+    assert ledger.request(bid, 25).error == "bad"
+    listed: list[dict[str, Any]] = []
+    moto_session.client("s3").meta.events.register(
+        "provide-client-params.s3.ListObjectsV2", lambda params, **_: listed.append(params))
+    # Nothing new: another tick costs the same two listings, never a call per request, and
+    # starts after what was already collected.
     assert watcher.poll() == []
-    assert watcher.stats.total == 4
+    assert watcher.stats.total == 9
+    assert sorted(x.get("StartAfter", "") for x in listed) == [
+        f"plain/failure/{bid}/000030.ou", f"plain/output/{bid}/000030.ou"]
     batch = ledger.batch(bid)
     assert (batch.count(Status.SUCCEEDED), batch.count(Status.FAILED),
             batch.count(Status.PENDING)) == (25, 5, 10)

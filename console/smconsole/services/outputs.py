@@ -251,7 +251,11 @@ class OutputWatcher:
     def _list(self, members: list[AsyncRequest], prefixes: set[str]) -> list[Outcome]:
         seen: dict[str, float | None] = {}
         for prefix in prefixes:
-            seen.update(self._list_prefix(prefix))
+            # Keys are listed in order: start just before the first pending one, so the
+            # outputs already collected (usually most of a batch) are not listed again.
+            keys = [loc for r in members for loc in (r.output_location, r.failure_location)
+                    if loc and loc.startswith(prefix)]
+            seen.update(self._list_prefix(prefix, min(keys)[:-1] if keys else None))
         outcomes = []
         for request in members:
             for status, location in ((Status.SUCCEEDED, request.output_location),
@@ -263,13 +267,16 @@ class OutputWatcher:
                     break
         return outcomes
 
-    def _list_prefix(self, prefix: str) -> dict[str, float | None]:
+    def _list_prefix(self, prefix: str, start_after: str | None = None,
+                     ) -> dict[str, float | None]:
         bucket, key_prefix = split_s3_uri(prefix)
         s3 = self.session.client("s3")
         found: dict[str, float | None] = {}
         token: str | None = None
         while True:
             params: dict[str, Any] = {"Bucket": bucket, "Prefix": key_prefix}
+            if start_after and start_after.startswith(f"s3://{bucket}/"):
+                params["StartAfter"] = start_after[len(f"s3://{bucket}/"):]
             if token:
                 params["ContinuationToken"] = token
             self.stats.add("ListObjectsV2")

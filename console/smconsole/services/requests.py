@@ -252,6 +252,9 @@ class RequestService:
         return data
 
 
-def batch_status(ledger: Ledger, batch_id: str) -> dict[str, int]:
-    batch = ledger.batch(batch_id)
-    return {s.value: batch.count(s) for s in Status}
+def for_console(session: AwsSession, ledger: Ledger | None = None) -> tuple[RequestService, Any]:
+    """The (requests, outputs) pair the console's Services bundle carries, sharing one ledger."""
+    from smconsole.services.outputs import OutputWatcher
+
+    shared = ledger or Ledger()
+    return RequestService(session, shared), OutputWatcher(session, shared)

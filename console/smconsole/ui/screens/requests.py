@@ -395,6 +395,7 @@ class RequestsScreen(ConsoleScreen):
     @on(Input.Submitted, "#batch-path")
     def path_entered(self, event: Input.Submitted) -> None:
         path = event.value.strip()
+        self.query_one("#requests-table", DataTable).focus()  # keys work on the list again
         if not path or self.read_only:
             return
         if self.submitting:
