@@ -134,3 +134,23 @@ class _Clock:
 
     def __call__(self) -> float:
         return 1000.0 + sum(self.slept)
+
+
+def test_a_file_gone_before_sending_fails_only_its_request(
+    moto_session: AwsSession, ledger: Ledger, endpoint: dict[str, Any], tmp_path: Path,
+) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    (folder / "small.json").write_text("{}")
+    (folder / "big.json").write_text(json.dumps({"inputs": "x" * INLINE_LIMIT}))
+    path = write_batch(folder, "endpoint: demo\ninput_prefix: s3://inputs/up/\nrequests:\n"
+                               "  - file: small.json\n  - file: big.json\n  - body: {}\n")
+    service = RequestService(moto_session, ledger)
+    planned = service.plan(path)
+    (folder / "small.json").unlink()
+    (folder / "big.json").unlink()
+    result = service.submit(planned)
+    assert (result.sent, result.rejected) == (1, 2)
+    rows = ledger.requests(batch_id=result.batch.batch_id)
+    assert [r.status for r in rows] == [Status.FAILED, Status.FAILED, Status.PENDING]
+    assert all("cannot read" in (r.error or "") for r in rows[:2])

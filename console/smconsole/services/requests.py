@@ -211,7 +211,12 @@ class RequestService:
         s3 = self.session.client("s3")
         with aws_errors("PutObject"):
             if item.source == "file":
-                with open(item.source_ref or "", "rb") as handle:
+                try:
+                    handle = open(item.source_ref or "", "rb")  # noqa: SIM115 - closed below
+                except OSError as exc:
+                    raise errors.SmconsoleError(
+                        f"cannot read {item.source_ref}: {exc.strerror}") from None
+                with handle:
                     s3.put_object(Bucket=bucket, Key=key, Body=handle,
                                   ContentType=item.content_type)
             else:
