@@ -81,8 +81,10 @@ class FixedAutoscaling:
 
     state: ScalingState = STATE
     applied: list[ScalingPlan] = field(default_factory=list)
+    describes: int = 0
 
     def describe(self, endpoint: str, variant: str | None = None) -> ScalingState:
+        self.describes += 1
         return self.state
 
     def metric_history(self, endpoint: str, metric: str = "", *, statistic: str = "Average",
@@ -155,3 +157,4 @@ class Services:
 @dataclass(frozen=True)
 class Settings:
     read_only: bool = False
+    refresh_seconds: float = 15.0

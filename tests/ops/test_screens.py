@@ -155,3 +155,21 @@ async def test_deploy_failure_shows_why_and_x_cleans_up(demo_spec_path: Path) ->
         await until(pilot, lambda: fake.cleaned)
         await until(pilot, lambda: "cleaned up" in text(screen, "#deploy-status"))
         assert [r.kind for r in fake.cleaned[0]] == ["model", "endpoint-config"]
+
+
+async def test_scaling_view_refreshes_counts_without_losing_an_edit() -> None:
+    from dataclasses import replace
+
+    from .screens_host import STATE, FixedAutoscaling
+
+    fake = FixedAutoscaling()
+    app = Host(lambda: ScalingScreen(Services(autoscaling=fake),
+                                     Settings(refresh_seconds=0.05), "summarizer-prod"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.state is not None)
+        screen.query_one("#max-input", Input).value = "3"  # an edit in progress
+        fake.state = replace(STATE, current_instances=0, desired_instances=0)
+        await until(pilot, lambda: "0 current / 0 desired" in text(screen, "#scaling-title"))
+        assert fake.describes >= 2
+        assert screen.query_one("#max-input", Input).value == "3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -90,6 +91,8 @@ class DeployScreen(ConsoleScreen):
         self.plan: DeployPlan | None = None
         self.result: DeployResult | None = None
         self.running = False
+        self.started: float | None = None
+        self.last_progress: DeployProgress | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -111,6 +114,17 @@ class DeployScreen(ConsoleScreen):
     def on_mount(self) -> None:
         if self.api is None:
             self._status("[red]deploying is not available in this console[/]")
+        # DescribeEndpoint is polled every 15 s on AWS; the elapsed time moves every second.
+        self.set_interval(1.0, self._tick_elapsed, name="deploy-elapsed")
+
+    def _now(self) -> float:
+        return float(getattr(self.settings, "clock", time.time)())
+
+    def _tick_elapsed(self) -> None:
+        progress = self.last_progress
+        if self.running and progress is not None and self.started is not None:
+            self._status(f"{progress.stage}: {escape(progress.status)} · "
+                         f"{self._now() - self.started:.0f}s elapsed")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MUTATING and getattr(self.settings, "read_only", False):
@@ -178,6 +192,8 @@ class DeployScreen(ConsoleScreen):
             self.refresh_bindings()
             self.query_one("#deploy-progress", Log).clear()
             self.query_one("#deploy-outcome", Static).update("")
+            self.started = self._now()
+            self.last_progress = None
             self.run_deploy(plan)
 
         self.app.push_screen(ConfirmChangesScreen(
@@ -191,7 +207,7 @@ class DeployScreen(ConsoleScreen):
 
     @on(Progressed)
     def show_progress(self, message: Progressed) -> None:
-        progress = message.progress
+        progress = self.last_progress = message.progress
         self.query_one("#deploy-progress", Log).write_line(progress.line())
         self._status(f"{progress.stage}: {escape(progress.status)} · "
                      f"{progress.elapsed:.0f}s elapsed")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from smconsole.ui.settings import ConsoleSettings
 
 NO_TRACKING = "none"
+DEFAULT_REFRESH_S = 15.0
 METRICS = (
     "ApproximateBacklogSizePerInstance",
     "ApproximateAgeOfOldestRequest",
@@ -145,6 +146,7 @@ class ScalingScreen(ConsoleScreen):
         self.series: MetricSeries | None = None
         self.last_plan: ScalingPlan | None = None
         self.last_result: ScalingResult | None = None
+        self.form_filled = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -187,6 +189,14 @@ class ScalingScreen(ConsoleScreen):
             self._say("[red]autoscaling is not available in this console[/]")
             return
         self.action_refresh()
+        # Counts move while the endpoint scales; refresh only while shown and idle.
+        interval = getattr(self.settings, "refresh_seconds", DEFAULT_REFRESH_S)
+        self.set_interval(interval, self._tick, name="scaling-refresh")
+
+    def _tick(self) -> None:
+        busy = any(w.group.startswith("scaling") and w.is_running for w in self.workers)
+        if self.is_current and not busy:
+            self.load_state()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MUTATING and getattr(self.settings, "read_only", False):
@@ -227,7 +237,9 @@ class ScalingScreen(ConsoleScreen):
         alarms = [f"alarm {escape(a.name)}: {escape(a.summary())} [{a.state or '?'}]"
                   for a in state.alarms]
         self.query_one("#scaling-alarms", Static).update("\n".join(alarms) or "no alarms")
-        self._fill_form(state)
+        if not self.form_filled:  # a periodic refresh must not overwrite an edit in progress
+            self._fill_form(state)
+            self.form_filled = True
         tracking = next((p for p in state.policies if p.metric), None)
         metric = tracking.metric if tracking and tracking.metric else METRICS[0]
         statistic = (tracking.statistic if tracking and tracking.statistic
@@ -356,6 +368,7 @@ class ScalingScreen(ConsoleScreen):
     @on(Applied)
     def show_result(self, message: Applied) -> None:
         result = self.last_result = message.result
+        self.form_filled = False  # show what now exists
         colour = "green" if result.applied else "red"
         self._say(f"[{colour}]{escape(result.message())}[/]")
         if result.after is not None:
