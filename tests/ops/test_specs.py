@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from smconsole import errors
 from smconsole.locations import configs_dir
 from smconsole.specs.deploy import DeploySpec, load_deploy_spec
@@ -119,3 +121,27 @@ def test_spec_is_frozen() -> None:
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type is internal
         spec.name = "other"  # type: ignore[misc]
     assert isinstance(spec, DeploySpec)
+
+
+yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6),
+                         st.floats(allow_nan=False), st.text(max_size=30))
+yaml_values = st.recursive(yaml_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=20)
+SPEC_KEYS = ["name", "update", "model", "variant", "async", "autoscaling", "tags", "image",
+             "data", "min_capacity", "max_capacity", "target_tracking"]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=st.dictionaries(st.sampled_from(SPEC_KEYS), yaml_values, max_size=7))
+def test_any_yaml_is_a_spec_or_a_located_error(tmp_path: Path, doc: dict[str, object]) -> None:
+    import yaml
+
+    path = tmp_path / "random.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    for loader in (load_deploy_spec, load_scaling_spec):
+        try:
+            loader(path)
+        except errors.SpecError as exc:
+            assert exc.problems and all(p.file == str(path) for p in exc.problems)
