@@ -250,3 +250,32 @@ def _stepping() -> Any:
     start = datetime.now(UTC)
     calls = iter(range(10_000))
     return lambda: start + timedelta(seconds=next(calls))
+
+
+def test_instance_type_change_re_registers_autoscaling(local_stack: Any, tmp_path: Path,
+                                                       demo: DeploySpec) -> None:
+    """AWS refuses an update that changes a scaled variant's instance type: deregister first."""
+    session = local_stack.session()
+    archive = modelpack.pack(tiny_classifier(tmp_path / "tiny"), tmp_path / "model.tar.gz")
+    name = unique("ops-retype")
+    uri = f"s3://{BUCKET}/{name}/model.tar.gz"
+    upload(session, archive, uri)
+    scaled = variant_of(demo, name, uri).model_copy(update={"autoscaling": ScalingSpec(
+        min_capacity=1, max_capacity=2, target_tracking=[
+            {"metric": "ApproximateBacklogSizePerInstance", "target": 5}])})
+    prepare(session, scaled)
+    service = DeployService(session, now=_stepping())
+    first = service.deploy(scaled, timeout=240)
+    assert first.ok, (first.summary(), first.log_lines)
+    retyped = scaled.model_copy(update={
+        "update": True,
+        "variant": scaled.variant.model_copy(update={"instance_type": "ml.g4dn.xlarge"})})
+    stages: list[tuple[str, str]] = []
+    second = service.deploy(retyped, lambda p: stages.append((p.stage, p.status)), timeout=240)
+    assert second.ok, (second.summary(), second.log_lines)
+    assert ("autoscaling", "deregistering") in stages
+    state = AutoscalingService(session).describe(name)
+    assert (state.target.min_capacity, state.target.max_capacity) == (1, 2)
+    assert [p.name for p in state.policies] == ["track-ApproximateBacklogSizePerInstance"]
+    assert state.instance_type == "ml.g4dn.xlarge"
+    service.cleanup(first.created + second.created)
