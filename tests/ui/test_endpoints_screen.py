@@ -41,10 +41,9 @@ async def test_table_shows_every_column_then_filters_and_sorts(moto_session) -> 
         assert _table_names(screen) == ["alpha", "beta-rt", "gamma"]
         from textual.widgets import DataTable
 
-        row = screen.query_one(DataTable).get_row("alpha")
-        assert row[0] == "alpha" and str(row[1]) == "InService"
-        assert row[2:5] == ["ml.m5.xlarge", "2/2", "async"]
-        assert screen.query_one(DataTable).get_row("beta-rt")[4] == "real-time"
+        row = [str(cell) for cell in screen.query_one(DataTable).get_row("alpha")]
+        assert row[:5] == ["alpha", "InService", "ml.m5.xlarge", "2/2", "async"]
+        assert str(screen.query_one(DataTable).get_row("beta-rt")[4]) == "real-time"
 
         await pilot.press("slash", "b", "e")
         assert _table_names(screen) == ["beta-rt"]

@@ -6,11 +6,11 @@ import os
 import time
 
 import pytest
-
 from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen
 from smconsole.ui.screens.logs import LogsScreen
 from smconsole.ui.settings import ConsoleSettings
+
 from tests.ui.fakes import NOW, FakeServices
 from tests.ui.helpers import until
 

@@ -22,7 +22,7 @@ from smconsole.models.endpoints import (
 from smconsole.session import AwsSession, aws_errors
 
 PAGE_SIZE = 100  # ListEndpoints' maximum
-DESCRIBE_CONCURRENCY = 4
+DESCRIBE_CONCURRENCY = 2
 
 
 class EndpointsService:

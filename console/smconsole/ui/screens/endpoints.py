@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -123,9 +124,10 @@ class EndpointsScreen(ConsoleScreen):
                     and known.last_modified == endpoint.last_modified:
                 endpoint = endpoint.merged(known)
             fresh[endpoint.name] = endpoint
+        changed = {name for name, e in fresh.items() if self.endpoints.get(name) != e}
         self.endpoints = fresh
         self.loaded = True
-        self._sync()
+        self._sync(changed)
         if message.shown is not None:
             # Set after this refresh is painted, so the describes start once the table shows.
             self.call_after_refresh(message.shown.set)
@@ -154,11 +156,15 @@ class EndpointsScreen(ConsoleScreen):
         return rows
 
     def _cells(self, endpoint: Endpoint) -> tuple[object, ...]:
+        # Text, not str: DataTable would parse every str cell as markup when measuring widths.
         now = self.settings.clock()
         return (
-            endpoint.name, fmt.status_text(endpoint, now), endpoint.instance_type or "",
-            f"{fmt.count(endpoint.current_instances)}/{fmt.count(endpoint.desired_instances)}",
-            endpoint.kind, fmt.when(endpoint.created), fmt.when(endpoint.last_modified),
+            Text(endpoint.name), fmt.status_text(endpoint, now),
+            Text(endpoint.instance_type or ""),
+            Text(f"{fmt.count(endpoint.current_instances)}/"
+                 f"{fmt.count(endpoint.desired_instances)}"),
+            Text(endpoint.kind), Text(fmt.when(endpoint.created)),
+            Text(fmt.when(endpoint.last_modified)),
         )
 
     def _sync(self, changed: set[str] | None = None) -> None:
@@ -170,7 +176,8 @@ class EndpointsScreen(ConsoleScreen):
         wanted = self.visible()
         cursor = self.selected_name()
         wanted_names = [e.name for e in wanted]
-        gone = [name for name in self._shown if name not in set(wanted_names)]
+        wanted_set = set(wanted_names)
+        gone = [name for name in self._shown if name not in wanted_set]
         added = [e for e in wanted if e.name not in self._shown]
         if len(gone) + len(added) > REBUILD_THRESHOLD or not self._shown:
             table.clear()
@@ -197,7 +204,7 @@ class EndpointsScreen(ConsoleScreen):
                     self._shown[e.name] = self._cells(e)
             order = {name: i for i, name in enumerate(wanted_names)}
             if [str(r.key.value) for r in table.ordered_rows] != wanted_names:
-                table.sort("name", key=lambda name: order[str(name)])
+                table.sort("name", key=lambda name: order[str(name)])  # cells are Text
         if cursor is not None and cursor in self._shown:
             table.move_cursor(row=table.get_row_index(cursor), animate=False)
         self._update_status()
