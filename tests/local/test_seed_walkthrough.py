@@ -205,6 +205,17 @@ def test_seed_steps_5_to_9(local_stack, monkeypatch, tmp_path: Path) -> None:
         StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60,
         Statistics=["Maximum"])["Datapoints"]
     assert max(p["Maximum"] for p in stats) == 1.0
+
+    def processed():
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker", MetricName="InvocationsProcessed",
+            Dimensions=[{"Name": "EndpointName", "Value": endpoint},
+                        {"Name": "VariantName", "Value": "AllTraffic"}],
+            StartTime=time.time() - 600, EndTime=time.time() + 60, Period=600,
+            Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points) == 2
+
+    poll(processed, timeout_s=30)
     activities = aas.describe_scaling_activities(
         ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]
     descriptions = [a["Description"] for a in activities]

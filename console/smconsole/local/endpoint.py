@@ -26,6 +26,17 @@ FAILURE_REASON_MAX = 1024
 LINE_IN_REASON = 300
 
 
+@dataclass(frozen=True)
+class Completion:
+    """One finished async request, for the per-variant invocation metrics."""
+
+    variant: str
+    succeeded: bool
+    expired: bool
+    backlog_ms: float
+    processing_ms: float
+
+
 @dataclass
 class Variant:
     """A production variant and the instances that serve it."""
@@ -69,6 +80,7 @@ class EndpointRuntime:
         self.queue: collections.deque[asyncreq.AsyncRequest] = collections.deque()
         self.running: set[str] = set()
         self.running_since: dict[str, float] = {}
+        self.completed: list[Completion] = []  # drained by the metrics publisher
         self.cond = threading.Condition()
         self.status = "Creating"
         self.deleting = False
@@ -381,9 +393,16 @@ class EndpointRuntime:
                 return
             try:
                 request.started = time.time()
+                expired = request.expired
                 outcome = asyncreq.run(request, instance, self.plane.aws, self.region)
+                done = time.time()
                 asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
                                  endpoint=self.name, output_config=self.output_config)
+                with self.cond:
+                    self.completed.append(Completion(
+                        instance.variant, outcome.succeeded, expired,
+                        (request.started - request.received) * 1000,
+                        (done - request.started) * 1000))
             except Exception:  # noqa: BLE001 - one request's failure must not kill the worker
                 traceback.print_exc()
             finally:
@@ -402,6 +421,11 @@ class EndpointRuntime:
         with self.cond:
             times = [r.received for r in self.queue] + list(self.running_since.values())
         return max(0.0, time.time() - min(times)) if times else 0.0
+
+    def drain_completed(self) -> list[Completion]:
+        with self.cond:
+            done, self.completed = self.completed, []
+        return done
 
     def healthy_count(self) -> int:
         return sum(len(v.healthy()) for v in self.variants.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from smconsole.local.dataplane import DataPlane
@@ -54,6 +54,7 @@ class MetricsPublisher:
         for runtime in self.plane.all_runtimes():
             if runtime.async_config is None or runtime.status in ("Creating", "Deleting"):
                 continue
+            self._invocations(runtime)
             key = (runtime.region, runtime.name)
             current = values(runtime)
             last_time, last_values = self._last.get(key, (0.0, {}))
@@ -72,3 +73,29 @@ class MetricsPublisher:
                     "Dimensions": [{"Name": "EndpointName", "Value": runtime.name}],
                 } for name, value in current.items()],
             )
+
+    def _invocations(self, runtime: EndpointRuntime) -> None:
+        """InvocationsProcessed, InvocationFailures, ExpiredRequests, TimeInBacklog and
+        TotalProcessingTime per variant, for the requests finished since the last tick."""
+        done = runtime.drain_completed()
+        data: list[dict[str, Any]] = []
+        for variant in sorted({c.variant for c in done}):
+            mine = [c for c in done if c.variant == variant]
+            dims = [{"Name": "EndpointName", "Value": runtime.name},
+                    {"Name": "VariantName", "Value": variant}]
+            for name, value in (
+                ("InvocationsProcessed", sum(c.succeeded for c in mine)),
+                ("InvocationFailures", sum(not c.succeeded for c in mine)),
+                ("ExpiredRequests", sum(c.expired for c in mine)),
+            ):
+                data.append({"MetricName": name, "Value": float(value), "Unit": "Count",
+                             "Dimensions": dims})
+            for name, values in (("TimeInBacklog", [c.backlog_ms for c in mine]),
+                                 ("TotalProcessingTime", [c.processing_ms for c in mine])):
+                data.append({"MetricName": name, "Unit": "Milliseconds", "Dimensions": dims,
+                             "StatisticValues": {"SampleCount": float(len(values)),
+                                                 "Sum": sum(values), "Minimum": min(values),
+                                                 "Maximum": max(values)}})
+        if data:
+            self.plane.aws.client("cloudwatch", runtime.region).put_metric_data(
+                Namespace=NAMESPACE, MetricData=data)
