@@ -197,6 +197,17 @@ requests:
         lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
         assert code == 0 and sorted(x["index"] for x in lines) == list(range(5))
         assert {x["status"] for x in lines} == {"succeeded"}
+    # submit --wait: send and follow in one command (notifications on this endpoint).
+    path = write_batch(tmp_path / "wait", f"""\
+endpoint: {sns_endpoint['endpoint']}
+requests:
+  - body: {{inputs: "wait for me {{{{i}}}}"}}
+    repeat: 3
+""")
+    assert main(["submit", str(path), "--wait", "--json", "--tick", "0.5",
+                 "--endpoint-url", local_stack.url]) == 0
+    waited = json.loads(capsys.readouterr().out)
+    assert waited["counts"]["succeeded"] == 3 and waited["counts"]["pending"] == 0
     assert main(["results", "--batch", ids[1], "--endpoint-url", local_stack.url]) == 0
     exported = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert len(exported) == 5 and all(len(x["output"]["embeddings"][0]) == 384
