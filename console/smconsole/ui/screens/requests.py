@@ -211,6 +211,8 @@ class RequestsScreen(ConsoleScreen):
         self.export_dir = export_dir
         self.watch = watch
         self.rows: dict[str, AsyncRequest] = {}
+        # What each table row shows now, so a refresh only redraws cells that changed.
+        self._shown: dict[str, tuple[bool, AsyncRequest, tuple[Any, ...]]] = {}
         self.status_filter: Status | None = None
         self.opened: str | None = None
         self.submitting = False
@@ -265,7 +267,8 @@ class RequestsScreen(ConsoleScreen):
     # ---- loading --------------------------------------------------------------------------
 
     def _refresh_tick(self) -> None:
-        if not self._loading:  # re-arms only once the last load finished
+        # Re-arms only once the last load finished; paused while another screen is on top.
+        if not self._loading and self.is_current:
             self.load_requests()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="requests-load")
@@ -311,21 +314,30 @@ class RequestsScreen(ConsoleScreen):
         visible = self._visible()
         wanted = [r.key for r in visible]
         present = [str(k.value) for k in table.rows]
+        cursor_key = None
         if present != wanted[: len(present)]:
             # Filter change or rows gone: rebuild (the cursor is put back on its row).
             cursor_key = self._cursor_key()
             table.clear()
+            self._shown.clear()
             present = []
             if cursor_key is None and visible:
                 cursor_key = visible[-1].key
-        else:
-            cursor_key = None
         for request in visible[: len(present)]:
-            for (column, _), value in zip(COLUMNS, self._cells(request, now), strict=True):
-                table.update_cell(request.key, column, value)
-        new = visible[len(present):]
-        for request in new:
-            table.add_row(*self._cells(request, now), key=request.key)
+            shown = self._shown.get(request.key)
+            if shown is not None and shown[0] is request.status.finished and \
+                    request.status.finished and shown[1] == request:
+                continue  # a finished row that did not change: nothing to redraw
+            cells = self._cells(request, now)
+            old = shown[2] if shown else (None,) * len(cells)
+            for (column, _), value, before in zip(COLUMNS, cells, old, strict=True):
+                if str(value) != str(before):
+                    table.update_cell(request.key, column, value)
+            self._shown[request.key] = (request.status.finished, request, cells)
+        for request in visible[len(present):]:
+            cells = self._cells(request, now)
+            table.add_row(*cells, key=request.key)
+            self._shown[request.key] = (request.status.finished, request, cells)
         if cursor_key is not None and cursor_key in self.rows and cursor_key in wanted:
             table.move_cursor(row=table.get_row_index(cursor_key))
         self._summary()
