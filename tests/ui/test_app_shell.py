@@ -87,3 +87,26 @@ async def test_theme_from_settings(moto_session) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await _ready(pilot, app)
         assert app.theme == "nord"
+
+
+async def test_colon_mounts_the_other_views(moto_session) -> None:
+    make_endpoint(moto_session, "scaled")
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot, app)
+        for command, (module, class_name) in [
+            (":requests", OPTIONAL_SCREENS["requests"]),
+            (":scaling scaled", OPTIONAL_SCREENS["scaling"]),
+            (":deploy", OPTIONAL_SCREENS["deploy"]),
+            (":container", OPTIONAL_SCREENS["container"]),
+        ]:
+            if importlib.util.find_spec(module) is None:
+                continue
+            app.jump(command)
+            await until(pilot, lambda c=class_name: type(app.screen).__name__ == c
+                        and app.screen.is_mounted)
+            await pilot.pause()
+            if command.startswith(":scaling"):
+                assert app.screen.endpoint_name == "scaled"
+            app.jump(":endpoints")
+            await until(pilot, lambda: isinstance(app.screen, EndpointsScreen))

@@ -213,5 +213,10 @@ def _runner(node: Any, action: str) -> Any:
 
 
 def run_app(services: ServicesApi, settings: ConsoleSettings | None = None) -> int:
-    SMConsole(services, settings).run()
+    try:
+        SMConsole(services, settings).run()
+    finally:
+        close = getattr(services, "close", None)
+        if close is not None:
+            close()
     return 0
