@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from smconsole import errors
+from smconsole.specs.located import load_spec
 from smconsole.specs.scaling import ScalingSpec
 
 # SageMaker resource names: alphanumerics and single-or-more hyphens, 63 characters at most.
@@ -27,7 +26,8 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 KMS_KEY = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+|alias/.+|[0-9a-f-]{36})$")
 # Bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
-S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
+S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # [registry[:port]/]repository[:tag][@digest]
 IMAGE_REF = re.compile(
     r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::\d+)?)/)?"
@@ -53,8 +53,10 @@ def check_s3_uri(value: str) -> str:
     if not match:
         raise ValueError(f"not an s3://bucket/key URI: {value!r}")
     bucket = match.group("bucket")
-    if ".." in bucket or re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket):
-        raise ValueError(f"invalid bucket name {bucket!r}")
+    if not BUCKET.match(bucket) or ".." in bucket or re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket):
+        raise ValueError(
+            f"invalid bucket name {bucket!r}: 3-63 lowercase letters, digits, dots, hyphens"
+        )
     return value
 
 
@@ -230,41 +232,8 @@ class DeploySpec(_Spec):
 
 
 def load_located(path: str | Path, model_cls: type[M]) -> M:
-    """Load a YAML spec with file:line: field errors.
-
-    The shared located loader does the work; until it exists, a plain safe_load with field
-    paths (no lines) keeps the contract of raising SpecError.
-    """
-    try:
-        from smconsole.specs.located import load_spec  # type: ignore[import-not-found]
-    except ImportError:
-        return _load_unlocated(Path(path), model_cls)
+    """Load a YAML spec with the shared located loader (SpecError as file:line: field: message)."""
     return load_spec(path, model_cls)
-
-
-def _load_unlocated(path: Path, model_cls: type[M]) -> M:
-    def fail(message: str, field: str = "", line: int | None = None) -> errors.SpecError:
-        return errors.SpecError([errors.SpecProblem(str(path), line, field, message)])
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise fail(f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                   line=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict):
-        raise fail("expected a mapping at the top level")
-    try:
-        return model_cls.model_validate(data)
-    except ValidationError as exc:
-        raise errors.SpecError([
-            errors.SpecProblem(str(path), None, ".".join(str(p) for p in e["loc"]), e["msg"])
-            for e in exc.errors()
-        ]) from None
 
 
 def load_deploy_spec(path: str | Path) -> DeploySpec:
