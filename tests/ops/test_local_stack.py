@@ -111,8 +111,15 @@ def test_container_that_cannot_start_reaches_failed_with_why(local_stack: Any, t
              timeout_s=60)
 
 
-def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_path: Path,
-                                                 demo: DeploySpec) -> None:
+async def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_path: Path,
+                                                       demo: DeploySpec) -> None:
+    """Through the scaling view: a bad edit changes nothing; 0..2 with the step pair scales the
+    endpoint to zero, and a new request brings an instance back; the view shows both."""
+    from smconsole.ui.screens.scaling import ConfirmChangesScreen, ScalingScreen
+    from textual.widgets import Checkbox, Input, Select, Static
+
+    from .screens_host import Host, Services, Settings, until
+
     session = local_stack.session()
     model = tiny_classifier(tmp_path / "tiny")
     archive = modelpack.pack(model, tmp_path / "model.tar.gz")
@@ -123,48 +130,61 @@ def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_path: Pat
     prepare(session, spec)
     deployed = DeployService(session).deploy(spec, timeout=240)
     assert deployed.ok, (deployed.summary(), deployed.log_lines)
-    sm = session.client("sagemaker")
-
-    def instances() -> int:
-        return sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0].get(
-            "CurrentInstanceCount", -1)
-
     scaling = AutoscalingService(session)
-    edit = ScalingSpec.model_validate({
-        "min_capacity": 0, "max_capacity": 2,
-        "target_tracking": [{"metric": "ApproximateBacklogSizePerInstance", "target": 5,
-                             "scale_in_cooldown": 1, "scale_out_cooldown": 0}],
-        "scale_out_from_zero": {"cooldown": 1, "period": 10, "evaluation_periods": 1},
-    })
-    bad = ScalingSpec.model_construct(min_capacity=3, max_capacity=2, target_tracking=[],
-                                      scale_out_from_zero=None)
-    before = scaling.describe(name)
-    with pytest.raises(Exception, match="exceeds max capacity"):
-        scaling.plan(name, bad)
-    assert scaling.describe(name) == before  # a bad edit changes nothing
+    app = Host(lambda: ScalingScreen(Services(autoscaling=scaling),
+                                     Settings(refresh_seconds=0.5), name))
 
-    result = scaling.apply(scaling.plan(name, edit))
-    assert result.applied, result.message()
-    wait_for(lambda: instances() == 0, timeout_s=90, interval_s=0.5)
+    def title(screen: Any) -> str:
+        return str(screen.query_one("#scaling-title", Static).render())
 
-    key = f"{name}/in/one.json"
-    session.client("s3").put_object(Bucket=BUCKET, Key=key,
-                                    Body=json.dumps({"inputs": "wake up"}).encode())
-    answer = session.client("sagemaker-runtime").invoke_endpoint_async(
-        EndpointName=name, InputLocation=f"s3://{BUCKET}/{key}",
-        ContentType="application/json")
-    wait_for(lambda: instances() >= 1, timeout_s=90, interval_s=0.5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.state is not None, timeout=30)
+        assert "1 current" in title(screen)
+        before = scaling.describe(name)
+
+        screen.query_one("#min-input", Input).value = "3"
+        screen.query_one("#max-input", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "not applied" in str(
+            screen.query_one("#scaling-message", Static).render()))
+        assert scaling.describe(name) == before  # a bad edit changes nothing
+
+        screen.query_one("#min-input", Input).value = "0"
+        screen.query_one("#metric-select", Select).value = "ApproximateBacklogSizePerInstance"
+        screen.query_one("#target-input", Input).value = "5"
+        screen.query_one("#in-input", Input).value = "1"
+        screen.query_one("#out-input", Input).value = "0"
+        screen.query_one("#step-checkbox", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmChangesScreen), timeout=30)
+        await pilot.press("y")
+        await until(pilot, lambda: screen.last_result is not None, timeout=30)
+        assert screen.last_result.applied, screen.last_result.message()
+        await until(pilot, lambda: "0 current" in title(screen), timeout=90)
+
+        key = f"{name}/in/one.json"
+        session.client("s3").put_object(Bucket=BUCKET, Key=key,
+                                        Body=json.dumps({"inputs": "wake up"}).encode())
+        answer = session.client("sagemaker-runtime").invoke_endpoint_async(
+            EndpointName=name, InputLocation=f"s3://{BUCKET}/{key}",
+            ContentType="application/json")
+        await until(pilot, lambda: "1 current" in title(screen), timeout=90)
+    assert app.errors == []
+
     out_bucket, out_key = split_s3_uri(answer["OutputLocation"])
+    s3 = session.client("s3")
 
     def output() -> bytes | None:
         try:
-            return session.client("s3").get_object(Bucket=out_bucket, Key=out_key)["Body"].read()
-        except session.client("s3").exceptions.NoSuchKey:
+            return s3.get_object(Bucket=out_bucket, Key=out_key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
             return None
 
     assert b"label" in wait_for(output, timeout_s=120, interval_s=0.5)
 
     state = scaling.describe(name)
+    assert (state.target.min_capacity, state.target.max_capacity) == (0, 2)
     step = next(p for p in state.policies if p.policy_type == "StepScaling")
     alarm = next(a for a in state.alarms if a.name == alarm_name(name, "AllTraffic"))
     assert alarm.actions == (step.arn,) and alarm.metric == "HasBacklogWithoutCapacity"
