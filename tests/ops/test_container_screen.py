@@ -47,3 +47,27 @@ async def test_run_ping_invoke_stop_from_the_keyboard(tmp_path: Path,
             if screen.running is not None:
                 service.stop(screen.running)
     assert app.errors == []
+
+
+@pytest.mark.slow
+async def test_package_then_check_a_model_that_cannot_load(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMCONSOLE_STATE_DIR", str(tmp_path / "state"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    app = Host(lambda: ContainerScreen(Services(container=ContainerService(gpu=False)),
+                                       Settings(), str(broken)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: "docker:" in output(screen))
+        await pilot.press("k")
+        await until(pilot, lambda: "packaged 1 files" in output(screen))
+        assert (tmp_path / "state" / "packages" / "broken" / "model.tar.gz").is_file()
+        await pilot.press("c")
+        await until(pilot, lambda: "preflight FAILED" in output(screen), timeout=120)
+        text = output(screen)
+        assert "[ok  ] port: accepts connections" in text
+        assert "[FAIL] ping: " in text and "exited before /ping answered 200" in text
+        assert "model failed to load" in text  # the container's own log lines
+    assert app.errors == []
