@@ -144,7 +144,9 @@ class EndpointDetailScreen(ConsoleScreen):
         for index, (_, names) in enumerate(SPARKLINES):
             series = next((message.series[n] for n in names if n in message.series), None)
             values = list(series.values) if series else []
-            self.query_one(f"#spark-{index}", Sparkline).data = values
+            # A flat series would draw as full bars; a flat line says "steady" better.
+            flat = bool(values) and max(values) == min(values)
+            self.query_one(f"#spark-{index}", Sparkline).data = [] if flat else values
             latest = f"{values[-1]:g} (max {max(values):g})" if values else "no data"
             self.query_one(f"#spark-value-{index}", Static).update(latest)
 

@@ -196,7 +196,7 @@ class EndpointsScreen(ConsoleScreen):
                 if before != cells:
                     for (key, _), old, new in zip(COLUMNS, before, cells, strict=True):
                         if old != new:
-                            table.update_cell(endpoint.name, key, new)
+                            table.update_cell(endpoint.name, key, new, update_width=True)
                     self._shown[endpoint.name] = cells
             if added:
                 _add_rows(table, [(e.name, self._cells(e)) for e in added])
@@ -212,7 +212,8 @@ class EndpointsScreen(ConsoleScreen):
     def _update_status(self) -> None:
         total = len(self.endpoints)
         shown = len(self._shown)
-        parts = [f"{shown} of {total} endpoints" if shown != total else f"{total} endpoints"]
+        noun = "endpoint" if total == 1 else "endpoints"
+        parts = [f"{shown} of {total} {noun}" if shown != total else f"{total} {noun}"]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text!r}")
         if self.status_filter:

@@ -205,6 +205,8 @@ class LogsScreen(ConsoleScreen):
             if self.paused else ("follow" if view.follow else "[dim]follow off[/]"),
             f"{view.event_count:,} lines",
         ]
+        if view.include or view.exclude or view.hide_ping:
+            parts.append(f"{view.row_count:,} rows shown")
         if self.pattern:
             parts.append(f"pattern: {escape(self.pattern)!r}")
         if view.include:

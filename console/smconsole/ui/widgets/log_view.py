@@ -94,9 +94,9 @@ class LogView(ScrollView, can_focus=True):
             return
         at_end = self.is_vertical_scroll_end
         self._events.extend(new)
-        for event in new:
-            if len(event.stream) > self._stream_width:
-                self._stream_width = min(28, len(event.stream))
+        streams = {event.stream for event in new}
+        self._stream_width = max(self._stream_width,
+                                 *(len(_stream_label(name)) for name in streams))
         rows = self._rows_for(new)
         self._rows.extend(rows)
         width = max((len(r.text) for r in rows), default=0)
@@ -307,7 +307,7 @@ class LogView(ScrollView, can_focus=True):
         if self.show_timestamps:
             parts.append(self._time_format(row.event.timestamp))
         if self.show_stream and self._stream_width:
-            parts.append(row.event.stream.ljust(self._stream_width))
+            parts.append(_stream_label(row.event.stream).ljust(self._stream_width))
         parts.append(row.text)
         return " ".join(parts)
 
@@ -330,7 +330,7 @@ class LogView(ScrollView, can_focus=True):
                 segments.append(Segment(self._time_format(event.timestamp) + " ",
                                         base + TIMESTAMP_STYLE))
             if self.show_stream and self._stream_width:
-                name = event.stream[-self._stream_width:].ljust(self._stream_width)
+                name = _stream_label(event.stream).ljust(self._stream_width)
                 segments.append(Segment(name + " ", base + STREAM_STYLE))
         level = event.level
         style = base + LEVEL_STYLES.get(level, Style()) if level else base
@@ -350,6 +350,16 @@ class LogView(ScrollView, can_focus=True):
             segments.append(Segment(text, style))
         strip = Strip(segments)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+
+STREAM_WIDTH = 28
+
+
+def _stream_label(stream: str) -> str:
+    """`variant/instance`, or just the instance id when both do not fit."""
+    if len(stream) <= STREAM_WIDTH:
+        return stream
+    return stream.rsplit("/", 1)[-1][-STREAM_WIDTH:]
 
 
 def _local_time(timestamp_ms: int) -> str:
