@@ -108,3 +108,33 @@ def test_deregister_removes_policies_and_activities_are_served(local_stack) -> N
                                          ResourceId=resource)["ScalingPolicies"] == []
     assert aas.describe_scaling_activities(ServiceNamespace="sagemaker",
                                            ResourceId=resource)["ScalingActivities"] == []
+
+
+def test_instance_that_dies_is_replaced(local_stack, classifier_model) -> None:
+    import os
+    import signal
+
+    import httpx
+
+    session = local_stack.session()
+    sm = session.client("sagemaker")
+    name = unique("crash")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=_config(sm, classifier_model))
+    wait_in_service(session, name, 120)
+
+    def instances() -> list[dict]:
+        state = httpx.get(f"{local_stack.url}/_smconsole/status", timeout=5).json()
+        mine = next(e for e in state["endpoints"] if e["name"] == name)
+        return mine["variants"][0]["instances"]
+
+    (first,) = instances()
+    os.kill(first["pid"], signal.SIGKILL)
+    replaced = wait_for(lambda: [i for i in instances()
+                                 if i["id"] != first["id"] and i["state"] == "Healthy"], 120)
+    assert len(replaced) == 1
+    described = wait_in_service(session, name, 60)
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    events = session.client("logs").filter_log_events(
+        logGroupName=f"/aws/sagemaker/Endpoints/{name}", filterPattern="replacing")["events"]
+    assert events and first["id"] in events[0]["message"]
+    sm.delete_endpoint(EndpointName=name)

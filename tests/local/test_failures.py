@@ -68,10 +68,10 @@ def test_model_error_lands_in_failure_path_and_error_topic(
         Body=json.dumps({"text": failing_text}).encode(), InferenceId="too-long-1")
     assert bad["InferenceId"] == "too-long-1"
     assert bad["FailureLocation"] == f"{summarizer_endpoint['failure_path']}/too-long-1-error.out"
-    error_body = json.loads(wait_for(lambda: _read(s3, bad["FailureLocation"]), 60))
+    error_body = json.loads(wait_for(lambda: _read(s3, bad["FailureLocation"]), 120))
     assert "error" in json.dumps(error_body).lower()
     assert _read(s3, bad["OutputLocation"]) is None
-    assert "summary" in json.loads(wait_for(lambda: _read(s3, ok["OutputLocation"]), 60))
+    assert "summary" in json.loads(wait_for(lambda: _read(s3, ok["OutputLocation"]), 120))
 
     notes: dict[str, dict] = {}
 
@@ -80,7 +80,7 @@ def test_model_error_lands_in_failure_path_and_error_topic(
             notes[note["inferenceId"]] = note
         return {"too-long-1", ok["InferenceId"]} <= notes.keys()
 
-    wait_for(both, 60)
+    wait_for(both, 120)
     failed = notes["too-long-1"]
     assert failed["invocationStatus"] == "Failed"
     assert failed["responseParameters"]["failureLocation"] == bad["FailureLocation"]
@@ -98,14 +98,14 @@ def test_output_naming_and_invocation_timeout(local_stack, summarizer) -> None:
         Body=b'{"text": "name the output", "max_length": 8}',
         S3OutputPathExtension="batch-7", Filename="first.json")
     assert named["OutputLocation"] == f"{info['output_path']}/batch-7/first.json"
-    assert "summary" in json.loads(wait_for(lambda: _read(s3, named["OutputLocation"]), 60))
+    assert "summary" in json.loads(wait_for(lambda: _read(s3, named["OutputLocation"]), 120))
     # min_length forces a long generation; a 1 s budget cannot hold it.
     slow = runtime.invoke_endpoint_async(
         EndpointName=info["endpoint"], ContentType="application/json",
         Body=json.dumps({"text": "make it long", "min_length": 900,
                          "max_length": 1000}).encode(),
         InvocationTimeoutSeconds=1)
-    body = json.loads(wait_for(lambda: _read(s3, slow["FailureLocation"]), 60))
+    body = json.loads(wait_for(lambda: _read(s3, slow["FailureLocation"]), 120))
     assert "InvocationTimeoutSeconds" in body["error"]
     session.client("sagemaker").delete_endpoint(EndpointName=info["endpoint"])
 

@@ -69,9 +69,10 @@ class Outcome:
     failure_reason: str | None = None
 
 
-def run(request: AsyncRequest, instance: Instance, aws: InternalAws, region: str) -> Outcome:
+def run(request: AsyncRequest, instance: Instance | None, aws: InternalAws,
+        region: str) -> Outcome:
     """POST the request to the instance's /invocations; never raises."""
-    if request.expired:
+    if request.expired or instance is None:
         return _error(f"Request expired: it waited longer than RequestTTLSeconds "
                       f"({request.ttl_s} s) in the queue.")
     try:

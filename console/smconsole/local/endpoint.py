@@ -248,8 +248,28 @@ class EndpointRuntime:
     def _on_log(self, instance: Instance, lines: list[str]) -> None:
         self.plane.logs.add(self.region, self.log_group, instance.stream_name, lines)
 
+    def _expire_queued(self) -> None:
+        """Requests past RequestTTLSeconds fail even when no instance ever takes them."""
+        with self.cond:
+            expired = [r for r in self.queue if r.expired]
+            for request in expired:
+                self.queue.remove(request)
+        for request in expired:
+            outcome = asyncreq.run(request, None, self.plane.aws, self.region)
+            try:
+                asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
+                                 endpoint=self.name, output_config=self.output_config)
+            except Exception:  # noqa: BLE001 - the next request must still be looked at
+                traceback.print_exc()
+            with self.cond:
+                self.completed.append(Completion(
+                    next(iter(self.variants), "AllTraffic"), False, True,
+                    (time.time() - request.received) * 1000, 0.0))
+
     def _reconcile(self) -> None:
         """Replace dead instances and follow each variant's desired count."""
+        if self.queue and self.async_config is not None:
+            self._expire_queued()
         now = time.time()
         for variant in self.variants.values():
             for instance in list(variant.instances):
@@ -261,7 +281,7 @@ class EndpointRuntime:
                 if instance.state in ("Failed", "Stopped"):
                     if instance.state == "Failed":
                         variant.failures += 1
-                        variant.next_start = now + RESTART_BACKOFF_S * min(variant.failures, 6)
+                        variant.next_start = now + RESTART_BACKOFF_S * min(variant.failures - 1, 6)
                     variant.instances.remove(instance)
             live = variant.live()
             if len(live) < variant.desired and now >= variant.next_start:
@@ -269,7 +289,7 @@ class EndpointRuntime:
                     instance = self._spawn(variant)
                     if isinstance(instance, str):
                         variant.failures += 1
-                        variant.next_start = now + RESTART_BACKOFF_S * min(variant.failures, 6)
+                        variant.next_start = now + RESTART_BACKOFF_S * min(variant.failures - 1, 6)
                         break
                     threading.Thread(target=self._await_and_count, args=(variant, instance),
                                      daemon=True).start()
