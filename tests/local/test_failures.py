@@ -177,11 +177,11 @@ def test_container_never_healthy_in_time_is_failed(local_stack, tiny_classifier)
     described = _settled(session, name)
     assert described["EndpointStatus"] == "Failed"
     assert "within 1 seconds" in described["FailureReason"]
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 90  # the 1 s budget, not the 600 s default
     sm = session.client("sagemaker")
     sm.delete_endpoint(EndpointName=name)
     wait_for(lambda: name not in [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]],
-             60)
+             120)
 
 
 def test_model_folder_gets_sagemaker_layout(local_stack, tmp_path: Path) -> None:
