@@ -149,3 +149,20 @@ def test_wait_times_out_with_injected_clock(moto_session: AwsSession, demo: Depl
     status, reason = service.wait("smconsole-demo", timeout=50,
                                   expect_config="a-config-that-never-comes")
     assert status == "TimedOut" and "after 50s" in reason
+
+
+def test_an_error_while_waiting_still_lists_what_was_created(
+        moto_session: AwsSession, service: DeployService, demo: DeploySpec) -> None:
+    def throttle(**_: object) -> None:
+        raise errors.Throttled("DescribeEndpoint: Rate exceeded")
+
+    plan = service.plan(demo)
+    sm = moto_session.client("sagemaker")
+    sm.meta.events.register("before-call.sagemaker.DescribeEndpoint", throttle)
+    try:
+        result = service.deploy(plan)
+    finally:
+        sm.meta.events.unregister("before-call.sagemaker.DescribeEndpoint", throttle)
+    assert not result.ok and "Rate exceeded" in result.summary()
+    assert [r.kind for r in result.created] == ["model", "endpoint-config", "endpoint"]
+    assert service.cleanup(result.created).ok

@@ -219,8 +219,13 @@ class DeployService:
             tick("failed", "error", str(exc))
             return outcome("NotCreated", error=str(exc))
 
-        status, reason = self.wait(spec.name, tick, timeout=timeout,
-                                   expect_config=plan.config_name)
+        try:
+            status, reason = self.wait(spec.name, tick, timeout=timeout,
+                                       expect_config=plan.config_name)
+        except errors.SmconsoleError as exc:
+            # The resources exist: report them so they can still be cleaned up.
+            tick("failed", "error", str(exc))
+            return outcome("Unknown", error=f"waiting for {spec.name}: {exc}")
         if status != "InService" or reason:
             return outcome(status, failure_reason=reason or status,
                            log_lines=tuple(self._failure_logs(spec.name, started_at)))
