@@ -31,8 +31,14 @@ def ensure_demo_endpoint(session: AwsSession, *, quiet: bool = False) -> str:
     _bucket(session, bucket)
     archive = modelpack.pack_cached(modelpack.minilm_dir(),
                                     locations.local_stack_dir() / "demo-model")
-    with aws_errors("PutObject"):
-        session.client("s3").upload_file(str(archive), bucket, key)
+    s3 = session.client("s3")
+    try:
+        stored = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+    except s3.exceptions.ClientError:
+        stored = None
+    if stored != archive.stat().st_size:  # every upload is kept in the journal: once is enough
+        with aws_errors("PutObject"):
+            s3.upload_file(str(archive), bucket, key)
     _outputs_and_topics(session, spec)
     result = DeployService(session).deploy(spec)
     if not result.ok:
