@@ -163,3 +163,28 @@ def test_parse_since() -> None:
     assert parse_since("2026-11-25T11:00:00+00:00", now) == int(now.timestamp() * 1000) - 3_600_000
     with pytest.raises(errors.SmconsoleError, match="5m, 1h"):
         parse_since("yesterday", now)
+
+
+def test_live_tail_snapshot_server_falls_back_to_polling_without_duplicates(moto_session) -> None:
+    """moto answers StartLiveTail with one snapshot and ends the stream: the tail must poll on."""
+    put_logs(moto_session, "ep", "AllTraffic/i-1", ["INFO one", "INFO two"])
+    calls: list[str] = []
+    moto_session.client("logs").meta.events.register(
+        "before-call", lambda model, **_: calls.append(model.name))
+    stop = threading.Event()
+    service = LogsService(moto_session, use_live_tail=True, sleep=lambda _: None)
+    tail = service.tail("ep", since_ms=0, stop=stop)
+    seen: list[str] = []
+    while len(seen) < 2:
+        seen += [e.message for e in next(tail).events]
+    put_logs(moto_session, "ep", "AllTraffic/i-1", ["INFO three"])
+    while len(seen) < 3:
+        batch = next(tail)
+        seen += [e.message for e in batch.events]
+    assert "StartLiveTail" in calls  # its snapshot repeated one and two: dropped as seen
+    put_logs(moto_session, "ep", "AllTraffic/i-1", ["INFO four"])
+    while len(seen) < 4:
+        seen += [e.message for e in next(tail).events]
+    stop.set()
+    assert seen == ["INFO one", "INFO two", "INFO three", "INFO four"]
+    assert "FilterLogEvents" in calls
