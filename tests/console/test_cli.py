@@ -26,7 +26,7 @@ def test_endpoints_json(moto_url, moto_session) -> None:
     rows = json.loads(result.stdout)
     assert [(r["name"], r["kind"], r["instance_type"]) for r in rows] == [
         ("cli-one", "async", "ml.m5.large"), ("cli-two", "real-time", "ml.m5.large")]
-    table = _run("endpoints", "--endpoint-url", moto_url, "--region", "us-east-1")
+    table = _run("--endpoint-url", moto_url, "--region", "us-east-1", "endpoints")
     assert table.stdout.splitlines()[0].split()[:3] == ["NAME", "STATUS", "KIND"]
 
 
