@@ -1,8 +1,11 @@
 """The seed's example server, kept verbatim in behaviour as the benchmark's baseline.
 
-An `async def` handler calls the transformers pipeline on the event loop, one request at a time;
-`/ping` always answers 200. For feature-extraction (the seed only shows summarization) it does
-the same with the feature-extraction pipeline plus mean pooling, answering our response shape.
+An `async def` handler calls the model on the event loop, one request at a time; `/ping` always
+answers 200. transformers 5 removed the `summarization` pipeline the seed used, so summarization
+does what that pipeline did (tokenize with truncation, `generate(max_length, min_length,
+do_sample=False)`, decode) in the same blocking handler. For feature-extraction (the seed only
+shows summarization) it uses the feature-extraction pipeline plus mean pooling, answering our
+response shape.
 
     MODEL_DIR=... HF_TASK=summarization PORT=8081 python container/tools/naive_server.py
 """
@@ -15,15 +18,34 @@ import numpy as np
 import torch
 import uvicorn
 from fastapi import FastAPI, Request
-from transformers import pipeline
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, pipeline
 
 TASK = os.environ.get("HF_TASK", "summarization")
+MODEL = os.environ.get("MODEL_DIR", os.environ.get("MODEL_NAME"))
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 app = FastAPI()
-model = pipeline(
-    TASK,
-    model=os.environ.get("MODEL_DIR", os.environ.get("MODEL_NAME")),
-    device="cuda" if torch.cuda.is_available() else "cpu",
-)
+
+
+class Summarizer:
+    """What transformers 4's pipeline("summarization") did for one text."""
+
+    def __init__(self, model_dir: str) -> None:
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).to(DEVICE).eval()
+
+    def __call__(self, text: str, max_length: int, min_length: int, do_sample: bool) -> list:
+        inputs = self.tokenizer(text, truncation=True, return_tensors="pt").to(DEVICE)
+        with torch.no_grad():
+            out = self.model.generate(
+                **inputs, max_length=max_length, min_length=min_length, do_sample=do_sample
+            )
+        return [{"summary_text": self.tokenizer.decode(out[0], skip_special_tokens=True)}]
+
+
+if TASK == "summarization":
+    model = Summarizer(MODEL)
+else:
+    model = pipeline(TASK, model=MODEL, device=DEVICE)
 
 
 @app.get("/ping")
