@@ -8,3 +8,4 @@ import pytest
 @pytest.fixture(autouse=True)
 def _private_state(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SMCONSOLE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SMCONSOLE_CONFIG_DIR", str(tmp_path / "config"))

@@ -8,6 +8,9 @@ from smconsole.cli.common import session_from_args
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    from smconsole.ui.settings import load_settings
+
+    settings = load_settings(read_only=args.read_only)  # a bad file fails before any AWS call
     session = session_from_args(args)
     if args.local:
         from smconsole.local.control import ensure_demo_endpoint
@@ -15,7 +18,5 @@ def run_tui(args: argparse.Namespace) -> int:
         ensure_demo_endpoint(session)
     from smconsole.services.registry import Services
     from smconsole.ui.app import run_app
-    from smconsole.ui.settings import ConsoleSettings
 
-    services = Services.build(session)
-    return run_app(services, ConsoleSettings(read_only=session.read_only))
+    return run_app(Services.build(session), settings)

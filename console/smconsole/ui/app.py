@@ -54,7 +54,12 @@ class SMConsole(App[None]):
         self.endpoints_screen = EndpointsScreen(services, self.settings)
 
     def on_mount(self) -> None:
-        self.theme = self.settings.theme
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self.notify(f"unknown theme {self.settings.theme!r}", severity="warning")
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
         self.push_screen(self.endpoints_screen)
         self._update_header()
 
@@ -76,7 +81,7 @@ class SMConsole(App[None]):
     def report_worker(self, event: Worker.StateChanged) -> None:
         """Every worker's failure becomes a notification and a header status, never an exit."""
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and worker.group != "logs-streams":
+        if event.state is WorkerState.SUCCESS:
             if self.connection_error is not None:
                 self.connection_error = None
                 self._update_header()

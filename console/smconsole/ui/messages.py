@@ -58,6 +58,12 @@ class LogBatchArrived(Message):
         self.generation = generation
 
 
+class StreamsListed(Message):
+    def __init__(self, streams: list[str]) -> None:
+        super().__init__()
+        self.streams = streams
+
+
 class TailFailed(Message):
     def __init__(self, error: str, generation: int) -> None:
         super().__init__()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from smconsole.models.endpoints import Endpoint
 from smconsole.ui import formatting as fmt
@@ -196,7 +198,7 @@ class EndpointsScreen(ConsoleScreen):
                 if before != cells:
                     for (key, _), old, new in zip(COLUMNS, before, cells, strict=True):
                         if old != new:
-                            table.update_cell(endpoint.name, key, new, update_width=True)
+                            _set_cell(table, endpoint.name, key, new)
                     self._shown[endpoint.name] = cells
             if added:
                 _add_rows(table, [(e.name, self._cells(e)) for e in added])
@@ -234,7 +236,7 @@ class EndpointsScreen(ConsoleScreen):
         for name in self._shown:
             endpoint = self.endpoints.get(name)
             if endpoint is not None and endpoint.is_transitional:
-                table.update_cell(name, "status", fmt.status_text(endpoint, now))
+                _set_cell(table, name, "status", fmt.status_text(endpoint, now))
 
     def selected_name(self) -> str | None:
         table = self.query_one(DataTable)
@@ -338,6 +340,13 @@ class EndpointsScreen(ConsoleScreen):
     def deleted(self, message: EndpointDeleted) -> None:
         self.notify(f"deleting {message.name}")
         self.load_endpoints()
+
+
+def _set_cell(table: DataTable[object], row: str, column: str, value: Text) -> None:
+    # Ask for a width update only when widening: for a narrower cell DataTable re-measures
+    # the whole column, per cell, which is quadratic over a 1,000-row refresh.
+    wider = cell_len(value.plain) > table.columns[ColumnKey(column)].content_width
+    table.update_cell(row, column, value, update_width=wider)
 
 
 def _add_rows(table: DataTable[object], rows: list[tuple[str, tuple[object, ...]]]) -> None:

@@ -14,8 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Static
 
+from smconsole import errors
 from smconsole.models.logs import LogBatch, LogEvent, TailState, TailStatus, parse_since
-from smconsole.ui.messages import LogBatchArrived, TailFailed
+from smconsole.ui.messages import LogBatchArrived, StreamsListed, TailFailed
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import PromptScreen
 from smconsole.ui.widgets.log_view import LogView
@@ -160,8 +161,15 @@ class LogsScreen(ConsoleScreen):
 
     @work(thread=True, exit_on_error=False, group="logs-streams")
     def load_streams(self) -> None:
-        streams = self.services.logs.streams(self.endpoint_name)
-        self.app.call_from_thread(setattr, self, "streams", streams)
+        try:
+            streams = self.services.logs.streams(self.endpoint_name)
+        except errors.NotFound:
+            streams = []  # the tail's status already says the group is missing
+        self.post_message(StreamsListed(streams))
+
+    @on(StreamsListed)
+    def streams_listed(self, message: StreamsListed) -> None:
+        self.streams = message.streams
 
     @on(LogBatchArrived)
     def batch_arrived(self, message: LogBatchArrived) -> None:
