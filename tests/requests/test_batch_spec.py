@@ -183,3 +183,10 @@ def test_dates_in_body_are_not_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize("config", sorted(CONFIGS.glob("requests-*.yaml")), ids=lambda p: p.name)
 def test_shipped_examples_load(config: Path) -> None:
     assert load_batch(config).requests
+
+
+def test_filled_in_custom_attributes_must_stay_ascii(tmp_path: Path) -> None:
+    path = write(tmp_path, "endpoint: e\nrequests:\n  - body: {}\n"
+                           "    custom_attributes: \"who={{who}}\"\n    matrix: {who: [ok, café]}\n")
+    ((line, field, message),) = problems(path)
+    assert (line, field) == (4, "requests[0].custom_attributes") and "ASCII" in message

@@ -310,6 +310,10 @@ def _plan_one(
         "entry": entry_index,
         "line": line,
     }
+    attributes = common["custom_attributes"]
+    if attributes is not None and (len(attributes) > 1024 or not ASCII_PRINTABLE.match(attributes)):
+        raise _Located("custom_attributes", "must be at most 1024 printable ASCII characters "
+                                            f"once filled in (got {attributes[:40]!r})")
     if entry.body is not None:
         body = _encode_body(_sub_value(entry.body, values), content_type)
         return PlannedRequest(source="inline", body=body, path=None, s3_uri=None,
