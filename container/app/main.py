@@ -85,8 +85,20 @@ def _field_of(err: ValidationError) -> tuple[str, str]:
     return parts[0][0], "; ".join(message for _, message in parts)
 
 
-def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
+def _is_json(handler: Any, body: bytes, content_type: str) -> bool:
     if content_type in JSON_TYPES or content_type.endswith("+json"):
+        return True
+    # Clients that omit ContentType often send octet-stream: take a JSON object as JSON
+    # unless the task takes raw bytes (images).
+    return (
+        content_type == "application/octet-stream"
+        and content_type not in handler.content_types
+        and body.lstrip()[:1] == b"{"
+    )
+
+
+def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
+    if _is_json(handler, body, content_type):
         try:
             payload = _loads(body)
         except ValueError as exc:
@@ -149,9 +161,12 @@ def _load_in_background(
             on_fatal()
             return
         handler = handlers[0]  # decode/encode need no device; predict runs on each
+        batch_size = settings.max_batch_size or model.default_batch_size(
+            task, handler.runtime.device
+        )
         batcher = Batcher(
             [h.predict for h in handlers],
-            max_batch_size=settings.max_batch_size,
+            max_batch_size=batch_size,
             max_wait_s=settings.max_batch_wait_s,
             max_queue_size=settings.max_queue_size,
             name=f"batcher-{handler.task}",
@@ -163,7 +178,7 @@ def _load_in_background(
             "ready: task=%s consumers=%d max_batch_size=%d max_batch_wait_ms=%g max_queue_size=%d",
             handler.task,
             len(handlers),
-            settings.max_batch_size,
+            batch_size,
             settings.max_batch_wait_s * 1000,
             settings.max_queue_size,
         )
@@ -226,6 +241,7 @@ def create_app(
                 "in_flight": state.in_flight,
                 "queued": batcher.depth if batcher else 0,
                 "consumers": batcher.consumers if batcher else 0,
+                "max_batch_size": batcher.max_batch_size if batcher else 0,
                 **(batcher.stats.as_dict() if batcher else {}),
             }
         )

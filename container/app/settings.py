@@ -49,7 +49,7 @@ class Settings:
     port: int
     task: str | None
     device: str | None
-    max_batch_size: int
+    max_batch_size: int | None  # None: the task's default for its device
     max_batch_wait_s: float
     max_queue_size: int
     max_payload_bytes: int
@@ -68,7 +68,7 @@ class Settings:
             port=port,
             task=(env.get("HF_TASK") or "").strip() or None,
             device=(env.get("DEVICE") or "").strip() or None,
-            max_batch_size=_int(env, "BATCH_MAX_SIZE", 32, 1),
+            max_batch_size=_int(env, "BATCH_MAX_SIZE", 0, 1) or None,
             max_batch_wait_s=_float(env, "BATCH_MAX_WAIT_MS", 5.0, 0.0) / 1000.0,
             max_queue_size=_int(env, "QUEUE_MAX_SIZE", 1024, 1),
             # Async endpoints accept 1 GB payloads; real-time's 6 MB would break them.

@@ -112,6 +112,14 @@ def test_malformed_json_answers_400(minilm: Server, raw: bytes) -> None:
     assert response.json()["field"] == "body"
 
 
+def test_json_sent_as_octet_stream_is_read_as_json(minilm: Server) -> None:
+    headers = {"Content-Type": "application/octet-stream"}
+    ok = httpx.post(f"{minilm.url}/invocations", content=b'{"inputs": "x"}', headers=headers)
+    assert ok.status_code == 200
+    raw = httpx.post(f"{minilm.url}/invocations", content=b"\x00\x01", headers=headers)
+    assert raw.status_code == 415
+
+
 def test_unsupported_content_type_answers_415(minilm: Server) -> None:
     response = httpx.post(
         f"{minilm.url}/invocations", content=b"<x/>", headers={"Content-Type": "application/xml"}
@@ -154,3 +162,14 @@ def test_ping_stays_fast_while_a_big_batch_runs(minilm: Server) -> None:
     assert len(response.json()["embeddings"]) == 48
     assert len(latencies) >= 3
     assert max(latencies) < 0.1, latencies
+
+
+def test_responses_are_not_held_back_by_nagle(minilm: Server) -> None:
+    # uvicorn writes headers and body separately; without TCP_NODELAY the body waits for the
+    # client's delayed ACK, ~40 ms on every response.
+    pinger = Pinger(minilm.url)
+    try:
+        latencies = sorted(pinger.ping()[1] for _ in range(21))
+    finally:
+        pinger.close()
+    assert latencies[10] < 0.02, latencies

@@ -15,8 +15,8 @@ from .servers import Pinger, Server, module_server
 
 PAYLOAD_LIMIT = 64 * 1024
 QUEUE_LIMIT = 2
-# Forces this many generation steps: a reliably long inference on the tiny model.
-LONG = {"text": "the model is fast", "max_length": 200, "min_length": 200}
+# Forces this many generation steps for 4 inputs: a reliably long inference on the tiny model.
+LONG = {"inputs": ["the model is fast"] * 4, "max_length": 300, "min_length": 300}
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +109,7 @@ def test_a_streamed_body_over_the_limit_answers_413(summarizer: Server) -> None:
 
 def test_ping_answers_within_100ms_during_a_long_inference(summarizer: Server) -> None:
     before = summarizer.stats()["batches"]
-    longer = {"inputs": ["the model is fast"] * 4, "max_length": 300, "min_length": 300}
-    call = InBackground(lambda: invoke(summarizer, longer))
+    call = InBackground(lambda: invoke(summarizer, LONG))
     summarizer.wait_until(lambda s: s["batches"] > before, "the long inference to start")
     latencies = []
     pinger = Pinger(summarizer.url)
@@ -137,11 +136,12 @@ def test_overload_answers_503_with_retry_after_but_ping_stays_200(summarizer: Se
         deadline = time.monotonic() + 30
         while sum(c.done() for c in calls) < 6 - QUEUE_LIMIT and time.monotonic() < deadline:
             time.sleep(0.01)
+        queued = summarizer.stats()["queued"]
+        ping = httpx.get(f"{summarizer.url}/ping", timeout=2)
         # The overflow was refused while the long request still held the worker.
         assert long_call.running
+        assert queued == QUEUE_LIMIT
         assert [c.result().status_code for c in calls if c.done()] == [503] * (6 - QUEUE_LIMIT)
-        assert summarizer.stats()["queued"] == QUEUE_LIMIT
-        ping = httpx.get(f"{summarizer.url}/ping", timeout=2)
         responses = [c.result() for c in calls]
     assert ping.status_code == 200
     statuses = sorted(r.status_code for r in responses)
