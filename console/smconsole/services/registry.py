@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from smconsole.services.endpoints import EndpointsService
@@ -16,18 +17,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
-    """What the app is given; a field stays None when its service cannot be built here."""
+    """What the app is given. The operations services (requests, outputs, autoscaling, deploy,
+    container) are built on first use: they import more and open the ledger, and the console
+    should be on screen before that. One that cannot be built is None, and its view says so.
+    """
 
     session: AwsSession
     endpoints: EndpointsService
     logs: LogsService
     metrics: MetricsService
-    requests: Any | None = None
-    outputs: Any | None = None
-    autoscaling: Any | None = None
-    deploy: Any | None = None
-    container: Any | None = None
-    ledger: Any | None = None
+    operations: bool = True
+    _built: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -41,43 +42,82 @@ class Services:
     @classmethod
     def build(cls, session: AwsSession, *, operations: bool = True) -> Services:
         """Every service; `operations=False` leaves out those that open the ledger or docker."""
-        services = cls(
-            session=session,
-            endpoints=EndpointsService(session),
-            logs=LogsService(session),
-            metrics=MetricsService(session),
+        return cls(
+            session=session, endpoints=EndpointsService(session), logs=LogsService(session),
+            metrics=MetricsService(session), operations=operations,
         )
-        if operations:
-            services._add_operations()
-        return services
 
-    def _add_operations(self) -> None:
-        # Each is optional: one that cannot start leaves its view saying so, not the console dead.
-        try:
-            from smconsole.services.autoscaling import AutoscalingService
-            from smconsole.services.deploy import DeployService
+    @property
+    def ledger(self) -> Any | None:
+        return self._get("ledger")
 
-            self.autoscaling = AutoscalingService(self.session)
-            self.deploy = DeployService(self.session, autoscaling=self.autoscaling)
-        except Exception:
-            log.exception("autoscaling/deploy services unavailable")
-        try:
-            from smconsole.services.container import ContainerService
+    @property
+    def requests(self) -> Any | None:
+        return self._get("requests")
 
-            self.container = ContainerService(self.session)
-        except Exception:
-            log.exception("container service unavailable")
-        try:
+    @property
+    def outputs(self) -> Any | None:
+        return self._get("outputs")
+
+    @property
+    def autoscaling(self) -> Any | None:
+        return self._get("autoscaling")
+
+    @property
+    def deploy(self) -> Any | None:
+        return self._get("deploy")
+
+    @property
+    def container(self) -> Any | None:
+        return self._get("container")
+
+    def _get(self, name: str) -> Any | None:
+        if not self.operations:
+            return None
+        with self._lock:
+            return self._make_dependency(name)
+
+    def _make(self, name: str) -> Any:
+        session = self.session
+        if name == "ledger":
             from smconsole.ledger import Ledger
-            from smconsole.services.outputs import OutputWatcher
+
+            return Ledger()
+        if name == "requests":
             from smconsole.services.requests import RequestService
 
-            self.ledger = Ledger()
-            self.requests = RequestService(self.session, self.ledger)
-            self.outputs = OutputWatcher(self.session, self.ledger)
-        except Exception:
-            log.exception("requests services unavailable")
+            ledger = self._make_dependency("ledger")
+            return None if ledger is None else RequestService(session, ledger)
+        if name == "outputs":
+            from smconsole.services.outputs import OutputWatcher
+
+            ledger = self._make_dependency("ledger")
+            return None if ledger is None else OutputWatcher(session, ledger)
+        if name == "autoscaling":
+            from smconsole.services.autoscaling import AutoscalingService
+
+            return AutoscalingService(session)
+        if name == "deploy":
+            from smconsole.services.deploy import DeployService
+
+            return DeployService(session, autoscaling=self._make_dependency("autoscaling"))
+        if name == "container":
+            from smconsole.services.container import ContainerService
+
+            return ContainerService(session)
+        raise KeyError(name)
+
+    def _make_dependency(self, name: str) -> Any | None:
+        # Called with the lock held by _get.
+        if name not in self._built:
+            try:
+                self._built[name] = self._make(name)
+            except Exception:  # one missing service must not stop the console
+                log.exception("%s service unavailable", name)
+                self._built[name] = None
+        return self._built[name]
 
     def close(self) -> None:
-        if self.ledger is not None:
-            self.ledger.close()
+        ledger = self._built.get("ledger")
+        if ledger is not None:
+            ledger.close()

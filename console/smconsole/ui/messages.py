@@ -12,15 +12,16 @@ from smconsole.models.metrics import MetricSeries
 
 
 class EndpointsListed(Message):
-    """A full listing (every page) arrived; rows not in it are gone.
-
-    `shown`, when given, is set once the table shows the listing.
+    """A listing arrived: one page of the first load, or (`complete`) every page, and rows
+    not in a complete listing are gone. `shown`, when given, is set once the table shows it.
     """
 
-    def __init__(self, endpoints: list[Endpoint], shown: threading.Event | None = None) -> None:
+    def __init__(self, endpoints: list[Endpoint], shown: threading.Event | None = None, *,
+                 complete: bool = True) -> None:
         super().__init__()
         self.endpoints = endpoints
         self.shown = shown
+        self.complete = complete
 
 
 class EndpointsDescribed(Message):

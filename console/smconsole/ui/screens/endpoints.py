@@ -104,7 +104,12 @@ class EndpointsScreen(ConsoleScreen):
         self._loading = True
         try:
             api = self.services.endpoints
-            listed = [e for page in api.iter_pages() for e in page]
+            listed: list[Endpoint] = []
+            progressive = not self.loaded  # the first load fills the table page by page
+            for page in api.iter_pages():
+                listed += page
+                if progressive:
+                    self.post_message(EndpointsListed(page, complete=False))
             shown = threading.Event()
             self.post_message(EndpointsListed(listed, shown))
             # Describing competes with the first render for the GIL: let the table land first.
@@ -118,6 +123,11 @@ class EndpointsScreen(ConsoleScreen):
 
     @on(EndpointsListed)
     def listed(self, message: EndpointsListed) -> None:
+        if not message.complete:
+            added = {e.name: e for e in message.endpoints if e.name not in self.endpoints}
+            self.endpoints.update(added)
+            self._sync(set(added))
+            return
         fresh: dict[str, Endpoint] = {}
         for endpoint in message.endpoints:
             known = self.endpoints.get(endpoint.name)
