@@ -36,6 +36,20 @@ class _Job:
         self.loop.call_soon_threadsafe(_settle, self.future, None, exc)
 
 
+def _resolve_all(results: list[tuple[_Job, list[Any]]]) -> None:
+    """Wake every request of a batch with one loop callback (one self-pipe write, not one each)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[Any]], Any]]] = {}
+    for job, outputs in results:
+        by_loop.setdefault(job.loop, []).append((job.future, outputs))
+    for loop, settled in by_loop.items():
+        loop.call_soon_threadsafe(_settle_many, settled)
+
+
+def _settle_many(settled: list[tuple[asyncio.Future[list[Any]], Any]]) -> None:
+    for future, outputs in settled:
+        _settle(future, outputs, None)
+
+
 def _settle(future: asyncio.Future[list[Any]], outputs: Any, exc: BaseException | None) -> None:
     if future.done():  # the client went away
         return
@@ -212,10 +226,12 @@ class Batcher:
                 except Exception as job_exc:  # noqa: BLE001
                     self._fail(job, job_exc)
             return
+        results = []
         start = 0
         for job in batch:
-            job.resolve(outputs[start : start + len(job.items)])
+            results.append((job, outputs[start : start + len(job.items)]))
             start += len(job.items)
+        _resolve_all(results)
 
     def _forward(self, items: list[Any], predict: Callable[[list[Any]], list[Any]]) -> list[Any]:
         outputs: list[Any] = []

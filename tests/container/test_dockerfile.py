@@ -104,7 +104,15 @@ def test_the_requirements_match_what_the_tests_ran(dockerfile) -> None:
         for line in (CONTAINER / "requirements.txt").read_text().splitlines()
         if "==" in line and not line.startswith("#")
     )
-    for name in ("transformers", "fastapi", "uvicorn", "pydantic", "tokenizers"):
+    for name in (
+        "transformers",
+        "fastapi",
+        "uvicorn",
+        "pydantic",
+        "tokenizers",
+        "httptools",
+        "uvloop",
+    ):
         assert pins[name] == version(name), name
     assert pins["torch"].split("+")[0] == version("torch").split("+")[0]
 
