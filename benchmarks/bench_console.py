@@ -55,18 +55,22 @@ class StallMeter:
     def __init__(self) -> None:
         self.worst = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._since = 0.0
 
     async def _run(self) -> None:
         while True:
-            before = time.perf_counter()
+            self._since = time.perf_counter()
             await asyncio.sleep(0.01)
-            self.worst = max(self.worst, time.perf_counter() - before - 0.01)
+            self.worst = max(self.worst, time.perf_counter() - self._since - 0.01)
 
     def start(self) -> None:
         self.worst = 0.0
+        self._since = time.perf_counter()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def stop(self) -> float:
+        # A sleep still pending counts too: a loop blocked until now never woke the meter.
+        self.worst = max(self.worst, time.perf_counter() - self._since - 0.01)
         if self._task is not None:
             self._task.cancel()
         return self.worst

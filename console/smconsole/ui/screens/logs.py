@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -12,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
 from smconsole import errors
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from smconsole.ui.protocols import LogsApi, ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
+FLUSH_EVENTS = 10_000  # lines shown per frame at most: ~10-20 ms of work
+FLUSH_GAP = 0.016  # s between flushes during a burst: the loop renders and answers keys
 QUIET_STATES = {TailState.STREAMING, TailState.CAUGHT_UP}
 PROMPTS = {"search": "search", "include": "show only lines containing",
            "exclude": "hide lines containing"}
@@ -109,6 +113,8 @@ class LogsScreen(ConsoleScreen):
         self.search_term = ""
         self._generation = 0
         self._thread: TailThread | None = None
+        self._flush_timer: Timer | None = None
+        self._last_flush = 0.0
         self._start_tail = start_tail
 
     def compose(self) -> ComposeResult:
@@ -143,6 +149,9 @@ class LogsScreen(ConsoleScreen):
         self._generation += 1
         self.view.clear()
         self.pending.clear()
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
         self.sampled = 0
         self.status = TailStatus(TailState.STARTING)
         since = self.since_ms
@@ -178,18 +187,41 @@ class LogsScreen(ConsoleScreen):
         self.ingest(message.batch)
 
     def ingest(self, batch: LogBatch) -> None:
-        """Add one batch: shown now, or held (bounded) while paused."""
+        """Take one batch: queued (bounded), shown by the next flush unless paused."""
+        changed = batch.status != self.status or batch.sampled
         self.status = batch.status
         self.sampled += batch.sampled
         if batch.events:
-            if self.paused:
-                self.pending.extend(batch.events)
-                excess = len(self.pending) - self.settings.log_max_lines
-                if excess > 0:
-                    del self.pending[:excess]
-                    self.pending_dropped += excess
-            else:
-                self.view.append(batch.events)
+            self.pending.extend(batch.events)
+            excess = len(self.pending) - self.settings.log_max_lines
+            if excess > 0:
+                del self.pending[:excess]
+                self.pending_dropped += excess
+            self._schedule_flush()
+        # The status line is redrawn by each flush; a burst of batches must not redraw it each.
+        if changed or (self.paused and batch.events):
+            self._update_status()
+
+    def _schedule_flush(self) -> None:
+        # Batches queued behind each other are handled without the event loop running in
+        # between, so showing them is spread over frames: at most FLUSH_EVENTS per frame.
+        if self.paused or self._flush_timer is not None or not self.pending:
+            return
+        if time.monotonic() - self._last_flush >= FLUSH_GAP:
+            self._flush()
+        else:
+            self._flush_timer = self.set_timer(FLUSH_GAP, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        if self.paused:
+            return
+        chunk = self.pending[:FLUSH_EVENTS]
+        del self.pending[:FLUSH_EVENTS]
+        self.view.append(chunk)
+        self._last_flush = time.monotonic()
+        if self.pending:
+            self._flush_timer = self.set_timer(FLUSH_GAP, self._flush)
         self._update_status()
 
     @on(TailFailed)
@@ -232,7 +264,8 @@ class LogsScreen(ConsoleScreen):
             where = view.match_line
             parts.append(f"search {escape(self.search_term)!r}"
                          + (f" @ line {where + 1:,}" if where is not None else " (no match)"))
-        self.query_one("#logs-status", Static).update(" · ".join(parts))
+        # One fixed-size line: no layout pass (a layout means a full-screen render).
+        self.query_one("#logs-status", Static).update(" · ".join(parts), layout=False)
 
     # ---- prompt bar (search, include, exclude) --------------------------------------------
 
@@ -283,9 +316,9 @@ class LogsScreen(ConsoleScreen):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
-        if not self.paused and self.pending:
-            held, self.pending = self.pending, []
-            self.view.append(held)
+        if not self.paused:
+            self._last_flush = 0.0  # show the first of what waited at once
+            self._schedule_flush()
         self.notify("paused" if self.paused else "resumed", timeout=1.5)
         self._update_status()
 

@@ -11,7 +11,6 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
@@ -38,11 +37,10 @@ CURRENT_MATCH_STYLE = Style(color="black", bgcolor="bright_green", bold=True)
 PING_NOISE = re.compile(r"(GET|\"GET) /ping\b|/ping HTTP")
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    event: LogEvent
-    text: str
-    first: bool = True  # continuation rows (wrapped, pretty JSON) leave the prefix blank
+# A display row: (event, text, first). Plain tuples: a burst makes one per line, and a
+# dataclass instance costs several times a tuple to build.
+_Row = tuple[LogEvent, str, bool]
+_EVENT, _TEXT, _FIRST = 0, 1, 2
 
 
 class LogView(ScrollView, can_focus=True):
@@ -99,7 +97,7 @@ class LogView(ScrollView, can_focus=True):
                                  *(len(_stream_label(name)) for name in streams))
         rows = self._rows_for(new)
         self._rows.extend(rows)
-        width = max((len(r.text) for r in rows), default=0)
+        width = max((len(r[_TEXT]) for r in rows), default=0)
         self._width = max(self._width, width)
         self._evict()
         self._update_virtual_size()
@@ -126,7 +124,7 @@ class LogView(ScrollView, can_focus=True):
         gone = self._events[self._head - excess:self._head]
         gone_ids = {id(e) for e in gone}
         rows, head = self._rows, self._row_head
-        while head < len(rows) and id(rows[head].event) in gone_ids:
+        while head < len(rows) and id(rows[head][_EVENT]) in gone_ids:
             head += 1
         if self._match_row is not None:
             self._match_row = self._match_row - (head - self._row_head) \
@@ -169,10 +167,10 @@ class LogView(ScrollView, can_focus=True):
             for event in chosen:
                 message = event.message
                 if "\n" in message:
-                    rows.extend(_Row(event, part, i == 0)
+                    rows.extend((event, part, i == 0)
                                 for i, part in enumerate(message.split("\n")))
                 else:
-                    rows.append(_Row(event, message))
+                    rows.append((event, message, True))
             return rows
         width = max(20, self.size.width - self._prefix_width()) if wrap else 0
         rows = []
@@ -182,7 +180,7 @@ class LogView(ScrollView, can_focus=True):
                 chunks = [line[i:i + width] for i in range(0, len(line), width)] \
                     if wrap and len(line) > width else [line]
                 for chunk in chunks:
-                    rows.append(_Row(event, chunk, first))
+                    rows.append((event, chunk, first))
                     first = False
         return rows
 
@@ -191,7 +189,7 @@ class LogView(ScrollView, can_focus=True):
         keep_end = self.follow and self.is_vertical_scroll_end
         self._rows = self._rows_for(self.events())
         self._row_head = 0
-        self._width = max((len(r.text) for r in self._rows), default=0)
+        self._width = max((len(r[_TEXT]) for r in self._rows), default=0)
         self._match_row = None
         self._update_virtual_size()
         if keep_end or self.follow:
@@ -283,7 +281,7 @@ class LogView(ScrollView, can_focus=True):
         first = 0 if include_start else 1
         for offset in range(first, span + first):
             index = head + (start - head + step * offset) % span
-            if pattern.search(rows[index].text):
+            if pattern.search(rows[index][_TEXT]):
                 self._match_row = index
                 self.follow = False
                 line = index - head
@@ -301,14 +299,15 @@ class LogView(ScrollView, can_focus=True):
         return [self._plain(r) for r in self._rows[self._row_head:]]
 
     def _plain(self, row: _Row) -> str:
-        if not row.first:
-            return " " * self._prefix_width() + row.text
+        event, text, first = row
+        if not first:
+            return " " * self._prefix_width() + text
         parts = []
         if self.show_timestamps:
-            parts.append(self._time_format(row.event.timestamp))
+            parts.append(self._time_format(event.timestamp))
         if self.show_stream and self._stream_width:
-            parts.append(_stream_label(row.event.stream).ljust(self._stream_width))
-        parts.append(row.text)
+            parts.append(_stream_label(event.stream).ljust(self._stream_width))
+        parts.append(text)
         return " ".join(parts)
 
     def render_line(self, y: int) -> Strip:
@@ -318,10 +317,9 @@ class LogView(ScrollView, can_focus=True):
         index = self._row_head + scroll_y + y
         if index >= len(self._rows):
             return Strip.blank(width, base)
-        row = self._rows[index]
-        event = row.event
+        event, row_text, first = self._rows[index]
         segments: list[Segment] = []
-        if not row.first:
+        if not first:
             prefix = self._prefix_width()
             if prefix:
                 segments.append(Segment(" " * prefix, base))
@@ -334,7 +332,7 @@ class LogView(ScrollView, can_focus=True):
                 segments.append(Segment(name + " ", base + STREAM_STYLE))
         level = event.level
         style = base + LEVEL_STYLES.get(level, Style()) if level else base
-        text = row.text.expandtabs()
+        text = row_text.expandtabs()
         pattern = self._search
         if pattern is not None and (found := list(pattern.finditer(text))):
             hit = base + (CURRENT_MATCH_STYLE if index == self._match_row else MATCH_STYLE)
