@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -71,6 +72,7 @@ class LogView(ScrollView, can_focus=True):
         self._search: re.Pattern[str] | None = None
         self._match_row: int | None = None  # absolute row index of the current match
         self._time_format = time_format or _local_time
+        self._end_pending = False
 
     # ---- data in -------------------------------------------------------------------------
 
@@ -90,7 +92,6 @@ class LogView(ScrollView, can_focus=True):
         new = list(events)
         if not new:
             return
-        at_end = self.is_vertical_scroll_end
         self._events.extend(new)
         streams = {event.stream for event in new}
         self._stream_width = max(self._stream_width,
@@ -101,10 +102,11 @@ class LogView(ScrollView, can_focus=True):
         self._width = max(self._width, width)
         self._evict()
         self._update_virtual_size()
-        if self.follow and (at_end or self.row_count <= self.size.height):
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        else:
-            self.refresh()
+        # Following sticks to the bottom; scrolling up (keys or wheel) turns it off. Testing
+        # "at the end" instead would fail when two appends come before the next layout.
+        if self.follow:
+            self._follow_end()
+        self.refresh()
 
     def clear(self) -> None:
         self._events, self._rows = [], []
@@ -193,7 +195,7 @@ class LogView(ScrollView, can_focus=True):
         self._match_row = None
         self._update_virtual_size()
         if keep_end or self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._follow_end()
         self.refresh()
 
     def set_filters(self, *, include: str | None = None, exclude: str | None = None,
@@ -224,7 +226,41 @@ class LogView(ScrollView, can_focus=True):
 
     def watch_follow(self, follow: bool) -> None:
         if follow and self.is_mounted:
+            self._follow_end()
+
+    # ---- following, and the reader scrolling away from the end stopping it ----------------
+
+    def _follow_end(self) -> None:
+        # After the next layout: until then the new height allows no scrolling. One request
+        # per frame however many batches arrive before it.
+        if not self._end_pending:
+            self._end_pending = True
+            self.call_after_refresh(self._scroll_to_end)
+
+    def _scroll_to_end(self) -> None:
+        self._end_pending = False
+        if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def action_scroll_up(self) -> None:
+        self.follow = False
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self.follow = False
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.follow = False
+        super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        self.follow = True
+        super().action_scroll_end()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.follow = False
+        super()._on_mouse_scroll_up(event)
 
     def on_resize(self) -> None:
         if self.wrap:
