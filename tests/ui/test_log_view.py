@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-
 from smconsole.models.logs import LogEvent
 from smconsole.ui.widgets.log_view import LogView
+from textual.app import App, ComposeResult
 
 
 class Host(App[None]):
