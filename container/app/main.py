@@ -154,7 +154,7 @@ def _load_in_background(
             # torch and transformers load here, not at import, so the port opens at once.
             from app import model
 
-            handlers = model.load_all(model_dir, task, settings.device)
+            handlers = model.load_all(model_dir, task, settings.device, settings.max_batch_size)
         except Exception as exc:
             state.load_error = f"{type(exc).__name__}: {exc}"
             log.error("model failed to load: %s", state.load_error, exc_info=exc)

@@ -83,18 +83,31 @@ def default_batch_size(task: str, device: torch.device) -> int:
     return 16
 
 
-def load_all(model_dir: Path, task: str, device: str | None) -> list[TaskHandler]:
+def load_all(
+    model_dir: Path, task: str, device: str | None, batch_size: int | None = None
+) -> list[TaskHandler]:
     """One loaded, warmed handler per device; the batcher runs one consumer on each."""
-    return [load(model_dir, task, pick_runtime(dev)) for dev in devices(device)]
+    return [
+        load(model_dir, task, pick_runtime(dev), batch_size or default_batch_size(task, dev))
+        for dev in devices(device)
+    ]
 
 
-def load(model_dir: Path, task: str, runtime: Runtime) -> TaskHandler:
-    """Load and warm the model so the first real request pays no start-up cost."""
+def load(model_dir: Path, task: str, runtime: Runtime, warm_batch: int = 1) -> TaskHandler:
+    """Load and warm the model so the first real request pays no start-up cost.
+
+    The warm-up also runs one full batch, so a batch size the device cannot hold fails at
+    start (and /ping never turns healthy) rather than on the first busy minute.
+    """
     handler = handler_for(task)
     transformers.utils.logging.disable_progress_bar()
     log.info("loading %s model from %s on %s (%s)", task, model_dir, runtime.device, runtime.dtype)
     handler.setup(model_dir, runtime)
     warm = handler.warmup_request()
-    handler.encode(warm, handler.predict(handler.decode(warm)))
-    log.info("model loaded and warmed")
+    items = handler.decode(warm)
+    handler.encode(warm, handler.predict(items))
+    full = [items[i % len(items)] for i in range(warm_batch)]
+    if len(handler.predict(full)) != len(full):
+        raise ModelLoadError(f"{task} handler returned the wrong number of outputs")
+    log.info("model loaded and warmed (batch of %d)", warm_batch)
     return handler
