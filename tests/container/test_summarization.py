@@ -17,6 +17,8 @@ PAYLOAD_LIMIT = 64 * 1024
 QUEUE_LIMIT = 2
 # Forces this many generation steps for 4 inputs: a reliably long inference on the tiny model.
 LONG = {"inputs": ["the model is fast"] * 4, "max_length": 300, "min_length": 300}
+# Long enough to outlast sending six requests and collecting four refusals on a busy machine.
+LONGER = {**LONG, "max_length": 900, "min_length": 900}
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +129,7 @@ def test_ping_answers_within_100ms_during_a_long_inference(summarizer: Server) -
 
 def test_overload_answers_503_with_retry_after_but_ping_stays_200(summarizer: Server) -> None:
     before = summarizer.stats()["batches"]
-    long_call = InBackground(lambda: invoke(summarizer, LONG))
+    long_call = InBackground(lambda: invoke(summarizer, LONGER))
     # Once the worker holds the long request, the queue fills with QUEUE_LIMIT more.
     summarizer.wait_until(lambda s: s["batches"] > before, "the long inference to start")
     short = {"text": "the cat", "max_length": 6, "min_length": 1}
