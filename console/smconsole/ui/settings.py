@@ -38,7 +38,7 @@ class ConsoleSettings:
     # Injected so snapshots and tests render the same elapsed times every run.
     clock: Callable[[], float] = field(default=time.time)
     # Endpoints described per worker step; the rest follow in later steps.
-    describe_chunk: int = 50
+    describe_chunk: int = 100
 
 
 class UserSettings(BaseSettings):

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from smconsole.ui.protocols import LogsApi, ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
-FLUSH_EVENTS = 4_000  # lines shown per frame at most: ~5 ms of work on an idle core
-FLUSH_GAP = 0.016  # s between flushes during a burst: the loop renders and answers keys
+FLUSH_EVENTS = 10_000  # lines shown per flush at most: ~10 ms of work on an idle core
+FLUSH_GAP = 0.005  # s between flushes in a burst: the loop gets to render and answer keys
 QUIET_STATES = {TailState.STREAMING, TailState.CAUGHT_UP}
 PROMPTS = {"search": "search", "include": "show only lines containing",
            "exclude": "hide lines containing"}

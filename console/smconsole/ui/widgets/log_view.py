@@ -165,6 +165,9 @@ class LogView(ScrollView, can_focus=True):
         chosen = events if accept is None else [e for e in events if accept(e)]
         pretty, wrap = self.pretty_json, self.wrap
         if not pretty and not wrap:
+            # The common case, one row per event, built by a comprehension (a burst is 100k).
+            if not any("\n" in event.message for event in chosen):
+                return [(event, event.message, True) for event in chosen]
             rows = []
             for event in chosen:
                 message = event.message
