@@ -12,7 +12,8 @@ import httpx
 from .background import InBackground
 from .servers import wait_listening
 
-LONG = {"text": "the model is fast", "max_length": 80, "min_length": 80}
+LONG = {"inputs": ["the model is fast"] * 4, "max_length": 300, "min_length": 300}
+ONE_LONG = {"text": "the model is fast", "max_length": 100, "min_length": 100}
 
 
 def test_sigterm_finishes_the_in_flight_request_then_exits_0(
@@ -23,9 +24,20 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(
     call = InBackground(lambda: httpx.post(f"{server.url}/invocations", json=LONG, timeout=60))
     server.wait_until(lambda s: s["batches"] > before, "the request to reach the model")
     server.proc.send_signal(signal.SIGTERM)
+    # New connections are refused at once while the in-flight request carries on.
+    port = int(server.url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            break
+        assert time.monotonic() < deadline, "still accepting 10 s after SIGTERM"
+        time.sleep(0.01)
+    assert call.running
     response = call.result()
     assert response.status_code == 200
-    assert len(response.json()["summary"].split()) >= 70
+    assert all(len(s.split()) >= 250 for s in response.json()["summaries"])
     assert server.proc.wait(30) == 0
     log = server.log()
     assert "Shutting down" in log
@@ -86,7 +98,7 @@ def test_one_consumer_per_device_drains_the_same_queue(
     server = server_factory(summarizer_dir, DEVICE="cpu,cpu", BATCH_MAX_SIZE="1")
     assert server.stats()["consumers"] == 2
     calls = [
-        InBackground(lambda: httpx.post(f"{server.url}/invocations", json=LONG, timeout=60))
+        InBackground(lambda: httpx.post(f"{server.url}/invocations", json=ONE_LONG, timeout=60))
         for _ in range(2)
     ]
     assert [call.result().status_code for call in calls] == [200, 200]
