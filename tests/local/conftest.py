@@ -39,3 +39,14 @@ def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def failing_text() -> str:
     return str(tiny_models().FAILING_TEXT)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """On failure, show the shared daemon's last lines: the why is usually there."""
+    outcome = yield
+    report = outcome.get_result()
+    stack = getattr(item, "funcargs", {}).get("local_stack")
+    if report.failed and stack is not None:
+        report.sections.append(("local stack daemon (last 60 lines)",
+                                "\n".join(stack.output[-60:])))

@@ -28,6 +28,18 @@ def _read(s3, location: str) -> bytes | None:
         return None
 
 
+def _outcome(s3, response: dict, timeout_s: float = 120) -> tuple[str, bytes]:
+    """Wait for the output or the failure: ("output"|"failure", body)."""
+    def either() -> tuple[str, bytes] | None:
+        for kind, where in (("output", "OutputLocation"), ("failure", "FailureLocation")):
+            body = _read(s3, response[where])
+            if body is not None:
+                return kind, body
+        return None
+
+    return wait_for(either, timeout_s)
+
+
 def _subscribe(session, topics: list[str]) -> str:
     sqs, sns = session.client("sqs"), session.client("sns")
     url = sqs.create_queue(QueueName=unique("notes"))["QueueUrl"]
@@ -71,7 +83,8 @@ def test_model_error_lands_in_failure_path_and_error_topic(
     error_body = json.loads(wait_for(lambda: _read(s3, bad["FailureLocation"]), 120))
     assert "error" in json.dumps(error_body).lower()
     assert _read(s3, bad["OutputLocation"]) is None
-    assert "summary" in json.loads(wait_for(lambda: _read(s3, ok["OutputLocation"]), 120))
+    assert _outcome(s3, ok)[0] == "output"
+    assert "summary" in json.loads(_read(s3, ok["OutputLocation"]))
 
     notes: dict[str, dict] = {}
 
@@ -98,15 +111,20 @@ def test_output_naming_and_invocation_timeout(local_stack, summarizer) -> None:
         Body=b'{"text": "name the output", "max_length": 8}',
         S3OutputPathExtension="batch-7", Filename="first.json")
     assert named["OutputLocation"] == f"{info['output_path']}/batch-7/first.json"
-    assert "summary" in json.loads(wait_for(lambda: _read(s3, named["OutputLocation"]), 120))
-    # min_length forces a long generation; a 1 s budget cannot hold it.
+    kind, body = _outcome(s3, named)
+    assert (kind, "summary") == ("output", next(iter(json.loads(body)))), body
+    # 32 long texts, each forced to 900 generated tokens: ~8 s on this machine's CPU (one
+    # text alone can finish within the 1 s budget on an idle core).
+    s3.put_object(Bucket=info["bucket"], Key=f"{info['endpoint']}/long.json",
+                  Body=json.dumps({"text": ["word " * 900] * 32, "min_length": 900,
+                                   "max_length": 1000}).encode())  # over the inline limit
     slow = runtime.invoke_endpoint_async(
         EndpointName=info["endpoint"], ContentType="application/json",
-        Body=json.dumps({"text": "make it long", "min_length": 900,
-                         "max_length": 1000}).encode(),
+        InputLocation=f"s3://{info['bucket']}/{info['endpoint']}/long.json",
         InvocationTimeoutSeconds=1)
-    body = json.loads(wait_for(lambda: _read(s3, slow["FailureLocation"]), 120))
-    assert "InvocationTimeoutSeconds" in body["error"]
+    kind, body = _outcome(s3, slow)
+    assert kind == "failure"
+    assert "InvocationTimeoutSeconds" in json.loads(body)["error"]
     session.client("sagemaker").delete_endpoint(EndpointName=info["endpoint"])
 
 
