@@ -77,3 +77,24 @@ def test_policy_arns_match_across_replays() -> None:
     assert scaling._same_policy(one, two)
     assert not scaling._same_policy(one, two.replace("wake", "other"))
     assert not scaling._same_policy(one, "arn:aws:sns:us-east-1:123456789012:topic")
+
+
+def test_journal_compaction_keeps_newest_object_state(tmp_path) -> None:
+    from smconsole.local.journal import INLINE_LIMIT, Journal
+
+    journal = Journal(tmp_path)
+    big = b"x" * (INLINE_LIMIT + 1)
+    journal._append({"kind": "http", "environ": {"PATH_INFO": "/b"}}, b"")
+    journal._append({"kind": "s3put", "bucket": "b", "key": "k", "metadata": {}}, big)
+    journal._append({"kind": "s3put", "bucket": "b", "key": "k", "metadata": {}}, big + b"!")
+    journal._append({"kind": "s3put", "bucket": "b", "key": "gone", "metadata": {}}, big)
+    journal._append({"kind": "s3delete", "bucket": "b", "key": "gone"}, None)
+    assert len(list(journal.blobs.glob("*.bin"))) == 3
+    assert journal.compact() == 2
+    assert journal.compact() == 0
+    kinds = [json.loads(line)["kind"] for line in journal.path.read_text().splitlines()]
+    assert kinds == ["http", "s3put", "s3delete"]
+    (blob,) = journal.blobs.glob("*.bin")
+    assert blob.read_bytes() == big + b"!"
+    journal._append({"kind": "s3put", "bucket": "b", "key": "new", "metadata": {}}, big)
+    assert len(list(journal.blobs.glob("*.bin"))) == 2  # no name reused after compaction

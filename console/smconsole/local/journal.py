@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ class Journal:
                 if len(data) <= INLINE_LIMIT:
                     entry["body"] = base64.b64encode(data).decode("ascii")
                 else:
-                    blob = self.blobs / f"{self._seq:08d}.bin"
+                    blob = self.blobs / f"{self._seq:08d}-{uuid.uuid4().hex[:8]}.bin"
                     blob.write_bytes(data)
                     entry["blob"] = blob.name
             with self.path.open("a") as handle:
@@ -110,6 +111,31 @@ class Journal:
             else:
                 refused += 1
         return done, refused
+
+    def compact(self) -> int:
+        """Keep only the newest state of each S3 key (an overwritten model.tar.gz need not be
+        stored twice); other entries stay in order. Returns how many entries went."""
+        if not self.path.is_file():
+            return 0
+        entries = [json.loads(line) for line in self.path.read_text().splitlines()
+                   if line.strip()]
+        newest: dict[tuple[str, str], int] = {}
+        for index, entry in enumerate(entries):
+            if entry["kind"] in ("s3put", "s3delete"):
+                newest[(entry["bucket"], entry["key"])] = index
+        kept = [e for i, e in enumerate(entries) if e["kind"] == "http"
+                or newest[(e["bucket"], e["key"])] == i]
+        dropped = len(entries) - len(kept)
+        if not dropped:
+            return 0
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(e) + "\n" for e in kept))
+        tmp.replace(self.path)
+        live = {e["blob"] for e in kept if "blob" in e}
+        for blob in self.blobs.glob("*.bin"):
+            if blob.name not in live:
+                blob.unlink()
+        return dropped
 
     def wipe(self) -> None:
         self.path.unlink(missing_ok=True)

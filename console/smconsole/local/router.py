@@ -210,6 +210,7 @@ class Router:
         """Rebuild moto's state from the journal (before the URL is announced)."""
         if self.journal is None:
             return 0, 0
+        self.journal.compact()
         self.plane.replaying = True
 
         def call(environ: dict[str, Any]) -> tuple[int, bytes]:
