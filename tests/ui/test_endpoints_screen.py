@@ -155,3 +155,21 @@ async def test_network_down_is_a_notification_not_an_exit() -> None:
         assert "✖" in app.sub_title
         assert app.is_running
         assert any("127.0.0.1:9" in n.message for n in app._notifications)
+
+
+async def test_detail_of_an_endpoint_deleted_elsewhere_says_so(moto_session) -> None:
+    make_endpoint(moto_session, "fleeting")
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot, app)
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, EndpointDetailScreen)
+        await until(pilot, lambda: detail.detail is not None)
+        moto_session.client("sagemaker").delete_endpoint(EndpointName="fleeting")
+        await pilot.press("r")
+        from textual.widgets import Static
+
+        title = detail.query_one("#detail-title", Static)
+        await until(pilot, lambda: "no longer exists" in str(title.render()))
+        assert app.is_running and detail.detail is None

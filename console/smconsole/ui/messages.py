@@ -38,6 +38,14 @@ class EndpointDeleted(Message):
         self.name = name
 
 
+class EndpointGone(Message):
+    """The endpoint a view shows does not exist (any more)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
 class DetailLoaded(Message):
     def __init__(self, detail: EndpointDetail) -> None:
         super().__init__()

@@ -11,9 +11,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Sparkline, Static
 
+from smconsole import errors
 from smconsole.models.endpoints import EndpointDetail
 from smconsole.ui import formatting as fmt
-from smconsole.ui.messages import DetailLoaded, EndpointDeleted, MetricsLoaded
+from smconsole.ui.messages import DetailLoaded, EndpointDeleted, EndpointGone, MetricsLoaded
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import ConfirmDeleteScreen
 
@@ -72,10 +73,30 @@ class EndpointDetailScreen(ConsoleScreen):
         self.query_one("#detail-failure").display = False
         self.load_detail()
         self.load_metrics()
+        # Creating/Updating/Deleting change on their own: follow them while this view is up.
+        self.set_interval(self.settings.refresh_seconds, self._tick, name="detail-refresh")
+
+    def _tick(self) -> None:
+        detail = self.detail
+        if self.is_current and detail is not None and detail.endpoint.is_transitional:
+            self.load_detail()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def load_detail(self) -> None:
-        self.post_message(DetailLoaded(self.services.endpoints.describe(self.endpoint_name)))
+        try:
+            detail = self.services.endpoints.describe(self.endpoint_name)
+        except errors.NotFound:
+            self.post_message(EndpointGone(self.endpoint_name))
+            return
+        self.post_message(DetailLoaded(detail))
+
+    @on(EndpointGone)
+    def gone(self, message: EndpointGone) -> None:
+        # Deleted under us (here or elsewhere): say so in place rather than only in a toast.
+        self.detail = None
+        self.query_one("#detail-title", Static).update(
+            f"[b]{escape(message.name)}[/b]  [red]no longer exists[/] (deleted); Esc goes back"
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-metrics")
     def load_metrics(self) -> None:
