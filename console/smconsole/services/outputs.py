@@ -294,6 +294,11 @@ class OutputWatcher:
     def _finish(self, request: AsyncRequest, status: Status, location: str | None,
                 finished_at: float | None, error: str | None = None) -> Outcome | None:
         detected = self._clock()
+        if (finished_at is not None and request.submitted_at is not None
+                and finished_at < request.submitted_at):
+            # S3 keeps whole seconds: an object stamped before the submit was written within
+            # that second, so take the second's end (never past detection) rather than claim 0 ms.
+            finished_at = min(finished_at + 1.0, detected)
         if status is Status.FAILED and error is None and location:
             # Failures are rare and their reason is what a person wants to see in the list.
             try:

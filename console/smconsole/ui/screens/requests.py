@@ -332,7 +332,7 @@ class RequestsScreen(ConsoleScreen):
             old = shown[2] if shown else (None,) * len(cells)
             for (column, _), value, before in zip(COLUMNS, cells, old, strict=True):
                 if str(value) != str(before):
-                    table.update_cell(request.key, column, value)
+                    table.update_cell(request.key, column, value, update_width=True)
             self._shown[request.key] = (request.status.finished, request, cells)
         for request in visible[len(present):]:
             cells = self._cells(request, now)
