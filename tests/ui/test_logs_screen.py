@@ -142,3 +142,29 @@ async def test_stream_choice_and_quiet_states_are_named(moto_session) -> None:
         assert logs.stream is not None
         await until(pilot, lambda: logs.view.event_count == 1)
         assert logs.view.events()[0].stream == logs.stream
+
+
+
+async def test_the_gc_freeze_of_a_tail_ends_with_its_screen(moto_session) -> None:
+    # A tail freezes the heap (screens.logs.hold_frozen), the screen itself with it; frozen
+    # objects are never collected as cycles, so closing must unfreeze and drop the ring.
+    import gc
+    import weakref
+
+    make_endpoint(moto_session, "freeme")
+    put_logs(moto_session, "freeme", "AllTraffic/i-0001", LINES)
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        logs = await _open_logs(pilot, app, "freeme")
+        await until(pilot, lambda: logs.view.event_count == len(LINES))
+        assert gc.get_freeze_count() > 10_000
+        view_ref = weakref.ref(logs.view)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, LogsScreen))
+        await pilot.pause()
+        assert gc.get_freeze_count() == 0
+    # Whatever still holds the closed screen (the app, a tail thread in its poll wait)
+    # holds no lines: the ring goes on unmount.
+    view = view_ref()
+    assert view is None or view.event_count == 0
+

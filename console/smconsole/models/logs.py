@@ -51,12 +51,16 @@ class LogEvent:
 
     @property
     def level(self) -> str | None:
-        """The first level word in the line (plain or a JSON "level" field), canonical case."""
-        found = _LEVEL.search(self.message[:200])
-        if found is None:
-            return None
-        word = (found.group(1) or found.group(2)).upper()
-        return _CANONICAL.get(word, word)
+        return level_of(self.message)
+
+
+def level_of(message: str) -> str | None:
+    """The first level word in the line (plain or a JSON "level" field), canonical case."""
+    found = _LEVEL.search(message[:200])
+    if found is None:
+        return None
+    word = (found.group(1) or found.group(2)).upper()
+    return _CANONICAL.get(word, word)
 
 
 class TailState(Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from datetime import datetime
@@ -34,6 +35,36 @@ PROMPTS = {"search": "search", "include": "show only lines containing",
            "exclude": "hide lines containing"}
 
 
+_gc_lock = threading.Lock()
+_gc_holders: set[int] = set()
+
+
+def hold_frozen(owner: LogsScreen) -> None:
+    """Move what is alive now out of the cyclic GC's sight until `owner` closes.
+
+    While a tail runs, the heap is mostly botocore's service models (~70k OrderedDicts) and
+    Textual's classes and widgets, none of it garbage. A burst of lines makes full
+    (generation 2) collections every few hundred ms, and each walked all of that holding the
+    GIL: 100-250 ms in which neither the event loop nor the tail ran. Frozen, a full
+    collection walks only what came after. Frozen objects are never collected as cycles, so
+    the last closing screen unfreezes everything: nothing is kept for good.
+    """
+    with _gc_lock:
+        if owner.gc_released:
+            return
+        gc.collect(1)  # the young garbage, cheaply; what is left is (nearly all) long-lived
+        gc.freeze()
+        _gc_holders.add(id(owner))
+
+
+def release_frozen(owner: LogsScreen) -> None:
+    with _gc_lock:
+        owner.gc_released = True
+        _gc_holders.discard(id(owner))
+        if not _gc_holders:
+            gc.unfreeze()
+
+
 class TailThread(threading.Thread):
     """Runs one tail to completion (or until stopped), posting each batch to the screen.
 
@@ -52,6 +83,7 @@ class TailThread(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self) -> None:
+        froze = False
         try:
             batches = self.logs.tail(
                 self.screen.endpoint_name, stream=self.stream, since_ms=self.since_ms,
@@ -60,6 +92,10 @@ class TailThread(threading.Thread):
             for batch in batches:
                 if self.stop_event.is_set():
                     break
+                if not froze:
+                    # Again after the first call: the logs client and its model exist now.
+                    hold_frozen(self.screen)
+                    froze = True
                 self.screen.post_message(LogBatchArrived(batch, self.generation))
         except Exception as exc:  # noqa: BLE001 - reported on screen, never a dead thread
             self.screen.post_message(TailFailed(str(exc) or type(exc).__name__, self.generation))
@@ -116,6 +152,7 @@ class LogsScreen(ConsoleScreen):
         self._flush_timer: Timer | None = None
         self._last_flush = 0.0
         self._start_tail = start_tail
+        self.gc_released = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -134,12 +171,15 @@ class LogsScreen(ConsoleScreen):
         self.query_one("#logs-prompt-bar").display = False
         self.view.focus()
         if self._start_tail:
+            hold_frozen(self)
             self.restart_tail()
             self.load_streams()
         self._update_status()
 
     def on_unmount(self) -> None:
         self.stop_tail()
+        self.pending.clear()
+        release_frozen(self)
 
     # ---- the tail -------------------------------------------------------------------------
 

@@ -3,6 +3,11 @@
 Events live in a ring (a list with a moving head, compacted now and then); display rows are
 derived from events by the current filters, JSON and wrap settings, so a burst costs one list
 extend per batch and a toggle costs one pass over the ring.
+
+Both are kept as plain tuples of ints and strings, never as objects: the cyclic GC stops
+tracking such tuples after their first young collection, so a full ring adds nothing to a
+full (generation 2) collection. With LogEvent objects, and rows pointing at them, 100k lines
+were 200k tracked objects and each full collection paused every thread for 100-500 ms.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from smconsole.models.logs import LogEvent
+from smconsole.models.logs import LogEvent, level_of
 
 LEVEL_STYLES = {
     "CRITICAL": Style(color="bright_red", bold=True),
@@ -38,9 +43,12 @@ CURRENT_MATCH_STYLE = Style(color="black", bgcolor="bright_green", bold=True)
 PING_NOISE = re.compile(r"(GET|\"GET) /ping\b|/ping HTTP")
 
 
-# A display row: (event, text, first). Plain tuples: a burst makes one per line, and a
-# dataclass instance costs several times a tuple to build.
-_Row = tuple[LogEvent, str, bool]
+# An event in the ring: (timestamp, message, stream, event_id), LogEvent's fields.
+_Event = tuple[int, str, str, str]
+_TS, _MESSAGE, _STREAM = 0, 1, 2
+# A display row: (event's absolute index, text, first). Plain tuples: a burst makes one per
+# line, and (see above) a tuple of atomics is invisible to the GC once untracked.
+_Row = tuple[int, str, bool]
 _EVENT, _TEXT, _FIRST = 0, 1, 2
 
 
@@ -59,7 +67,8 @@ class LogView(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(id=id)
         self.max_lines = max_lines
-        self._events: list[LogEvent] = []
+        self._events: list[_Event] = []
+        self._base = 0  # absolute index of self._events[0] (rows name events by it)
         self._head = 0  # events before this index have left the ring
         self._rows: list[_Row] = []
         self._row_head = 0
@@ -85,18 +94,19 @@ class LogView(ScrollView, can_focus=True):
         return len(self._rows) - self._row_head
 
     def events(self) -> list[LogEvent]:
-        return self._events[self._head:]
+        return [LogEvent(*event) for event in self._events[self._head:]]
 
     def append(self, events: Iterable[LogEvent]) -> None:
         """Add a batch in time order; the oldest leave once the ring is full."""
-        new = list(events)
+        new = [(e.timestamp, e.message, e.stream, e.event_id) for e in events]
         if not new:
             return
+        start = self._base + len(self._events)
         self._events.extend(new)
-        streams = {event.stream for event in new}
+        streams = {event[_STREAM] for event in new}
         self._stream_width = max(self._stream_width,
                                  *(len(_stream_label(name)) for name in streams))
-        rows = self._rows_for(new)
+        rows = self._rows_for(start, new)
         self._rows.extend(rows)
         width = max((len(r[_TEXT]) for r in rows), default=0)
         self._width = max(self._width, width)
@@ -110,12 +120,18 @@ class LogView(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self._events, self._rows = [], []
-        self._head = self._row_head = 0
+        self._base = self._head = self._row_head = 0
         self._width = 0
         self.dropped = 0
         self._match_row = None
         self._update_virtual_size()
         self.refresh()
+
+    def on_unmount(self) -> None:
+        # The screen may outlive its unmount in a cycle the GC never visits (see
+        # screens.logs.freeze_long_lived): the ring, up to max_lines lines, must not.
+        self._events, self._rows = [], []
+        self._base = self._head = self._row_head = 0
 
     def _evict(self) -> None:
         excess = self.event_count - self.max_lines
@@ -123,10 +139,9 @@ class LogView(ScrollView, can_focus=True):
             return
         self._head += excess
         self.dropped += excess
-        gone = self._events[self._head - excess:self._head]
-        gone_ids = {id(e) for e in gone}
+        first_live = self._base + self._head
         rows, head = self._rows, self._row_head
-        while head < len(rows) and id(rows[head][_EVENT]) in gone_ids:
+        while head < len(rows) and rows[head][_EVENT] < first_live:
             head += 1
         if self._match_row is not None:
             self._match_row = self._match_row - (head - self._row_head) \
@@ -135,6 +150,7 @@ class LogView(ScrollView, can_focus=True):
         # Compact once the dead prefix outweighs the live part: amortised O(1) per event.
         if self._head > self.max_lines:
             del self._events[:self._head]
+            self._base += self._head
             self._head = 0
         if self._row_head > max(self.max_lines, 1024):
             if self._match_row is not None:
@@ -144,13 +160,12 @@ class LogView(ScrollView, can_focus=True):
 
     # ---- derived rows --------------------------------------------------------------------
 
-    def _accepts(self) -> Callable[[LogEvent], bool] | None:
+    def _accepts(self) -> Callable[[str], bool] | None:
         include, exclude, hide_ping = self.include.lower(), self.exclude.lower(), self.hide_ping
         if not (include or exclude or hide_ping):
             return None
 
-        def accept(event: LogEvent) -> bool:
-            text = event.message
+        def accept(text: str) -> bool:
             if hide_ping and "/ping" in text and PING_NOISE.search(text):
                 return False
             lowered = text.lower() if include or exclude else text
@@ -160,39 +175,40 @@ class LogView(ScrollView, can_focus=True):
 
         return accept
 
-    def _rows_for(self, events: list[LogEvent]) -> list[_Row]:
+    def _rows_for(self, start: int, events: list[_Event]) -> list[_Row]:
+        """Rows for `events`, the first of which has absolute index `start`."""
         accept = self._accepts()
-        chosen = events if accept is None else [e for e in events if accept(e)]
+        chosen = [(start + i, e[_MESSAGE]) for i, e in enumerate(events)
+                  if accept is None or accept(e[_MESSAGE])]
         pretty, wrap = self.pretty_json, self.wrap
         if not pretty and not wrap:
             # The common case, one row per event, built by a comprehension (a burst is 100k).
-            if not any("\n" in event.message for event in chosen):
-                return [(event, event.message, True) for event in chosen]
+            if not any("\n" in message for _, message in chosen):
+                return [(index, message, True) for index, message in chosen]
             rows = []
-            for event in chosen:
-                message = event.message
+            for index, message in chosen:
                 if "\n" in message:
-                    rows.extend((event, part, i == 0)
+                    rows.extend((index, part, i == 0)
                                 for i, part in enumerate(message.split("\n")))
                 else:
-                    rows.append((event, message, True))
+                    rows.append((index, message, True))
             return rows
         width = max(20, self.size.width - self._prefix_width()) if wrap else 0
         rows = []
-        for event in chosen:
+        for index, message in chosen:
             first = True
-            for line in _pretty(event.message) if pretty else event.message.split("\n"):
+            for line in _pretty(message) if pretty else message.split("\n"):
                 chunks = [line[i:i + width] for i in range(0, len(line), width)] \
                     if wrap and len(line) > width else [line]
                 for chunk in chunks:
-                    rows.append((event, chunk, first))
+                    rows.append((index, chunk, first))
                     first = False
         return rows
 
     def rebuild(self) -> None:
         """Re-derive every row after a filter or display toggle."""
         keep_end = self.follow and self.is_vertical_scroll_end
-        self._rows = self._rows_for(self.events())
+        self._rows = self._rows_for(self._base + self._head, self._events[self._head:])
         self._row_head = 0
         self._width = max((len(r[_TEXT]) for r in self._rows), default=0)
         self._match_row = None
@@ -338,14 +354,15 @@ class LogView(ScrollView, can_focus=True):
         return [self._plain(r) for r in self._rows[self._row_head:]]
 
     def _plain(self, row: _Row) -> str:
-        event, text, first = row
+        index, text, first = row
         if not first:
             return " " * self._prefix_width() + text
+        event = self._events[index - self._base]
         parts = []
         if self.show_timestamps:
-            parts.append(self._time_format(event.timestamp))
+            parts.append(self._time_format(event[_TS]))
         if self.show_stream and self._stream_width:
-            parts.append(_stream_label(event.stream).ljust(self._stream_width))
+            parts.append(_stream_label(event[_STREAM]).ljust(self._stream_width))
         parts.append(text)
         return " ".join(parts)
 
@@ -356,7 +373,8 @@ class LogView(ScrollView, can_focus=True):
         index = self._row_head + scroll_y + y
         if index >= len(self._rows):
             return Strip.blank(width, base)
-        event, row_text, first = self._rows[index]
+        event_index, row_text, first = self._rows[index]
+        timestamp, message, stream, _ = self._events[event_index - self._base]
         segments: list[Segment] = []
         if not first:
             prefix = self._prefix_width()
@@ -364,12 +382,12 @@ class LogView(ScrollView, can_focus=True):
                 segments.append(Segment(" " * prefix, base))
         else:
             if self.show_timestamps:
-                segments.append(Segment(self._time_format(event.timestamp) + " ",
+                segments.append(Segment(self._time_format(timestamp) + " ",
                                         base + TIMESTAMP_STYLE))
             if self.show_stream and self._stream_width:
-                name = _stream_label(event.stream).ljust(self._stream_width)
+                name = _stream_label(stream).ljust(self._stream_width)
                 segments.append(Segment(name + " ", base + STREAM_STYLE))
-        level = event.level
+        level = level_of(message)
         style = base + LEVEL_STYLES.get(level, Style()) if level else base
         text = row_text.expandtabs()
         pattern = self._search
