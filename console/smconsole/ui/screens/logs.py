@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from smconsole.ui.settings import ConsoleSettings
 
 FLUSH_EVENTS = 10_000  # lines shown per flush at most: ~10 ms of work on an idle core
+FLUSH_CHUNK = 1_000  # a flush appends in chunks of this many lines...
+FLUSH_BUDGET = 0.008  # ...until this much wall time went: the tail thread shares the GIL
 FLUSH_GAP = 0.005  # s between flushes in a burst: the loop gets to render and answer keys
 QUIET_STATES = {TailState.STREAMING, TailState.CAUGHT_UP}
 PROMPTS = {"search": "search", "include": "show only lines containing",
@@ -256,9 +258,18 @@ class LogsScreen(ConsoleScreen):
         self._flush_timer = None
         if self.paused:
             return
-        chunk = self.pending[:FLUSH_EVENTS]
-        del self.pending[:FLUSH_EVENTS]
-        self.view.append(chunk)
+        # Bounded by time as well as count: while the tail thread parses a page the GIL is
+        # shared, and 10k lines could take several times their idle cost.
+        started = time.monotonic()
+        taken = 0
+        while self.pending and taken < FLUSH_EVENTS:
+            size = min(FLUSH_CHUNK, FLUSH_EVENTS - taken)
+            chunk = self.pending[:size]
+            del self.pending[:size]
+            self.view.append(chunk)
+            taken += len(chunk)
+            if time.monotonic() - started >= FLUSH_BUDGET:
+                break
         self._last_flush = time.monotonic()
         if self.pending:
             self._flush_timer = self.set_timer(FLUSH_GAP, self._flush)
