@@ -14,9 +14,8 @@ from textual.widgets import Footer, Header, Sparkline, Static
 from smconsole import errors
 from smconsole.models.endpoints import EndpointDetail
 from smconsole.ui import formatting as fmt
-from smconsole.ui.messages import DetailLoaded, EndpointDeleted, EndpointGone, MetricsLoaded
-from smconsole.ui.screens.base import ConsoleScreen
-from smconsole.ui.screens.modals import ConfirmDeleteScreen
+from smconsole.ui.messages import DetailLoaded, EndpointGone, MetricsLoaded
+from smconsole.ui.screens.base import EndpointActionsScreen
 
 if TYPE_CHECKING:
     from smconsole.ui.protocols import ServicesApi
@@ -30,7 +29,7 @@ SPARKLINES = (
 )
 
 
-class EndpointDetailScreen(ConsoleScreen):
+class EndpointDetailScreen(EndpointActionsScreen):
     AREA = "endpoint"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "logs", "Logs", id="endpoint.logs"),
@@ -187,25 +186,9 @@ class EndpointDetailScreen(ConsoleScreen):
         self.load_metrics()
 
     def action_delete(self) -> None:
-        if self.settings.read_only:
-            self.notify("read-only: delete is disabled", severity="warning")
-            return
-        name = self.endpoint_name
+        self.confirm_delete(self.endpoint_name)
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.delete_endpoint(name)
-
-        self.app.push_screen(ConfirmDeleteScreen(name), confirmed)
-
-    @work(thread=True, exit_on_error=False, group="detail-delete")
-    def delete_endpoint(self, name: str) -> None:
-        self.services.endpoints.delete(name)
-        self.post_message(EndpointDeleted(name))
-
-    @on(EndpointDeleted)
-    def deleted(self, message: EndpointDeleted) -> None:
-        self.notify(f"deleting {message.name}")
+    def after_delete(self) -> None:
         self.load_detail()
 
 

@@ -16,9 +16,8 @@ from textual.widgets.data_table import ColumnKey
 
 from smconsole.models.endpoints import Endpoint
 from smconsole.ui import formatting as fmt
-from smconsole.ui.messages import EndpointDeleted, EndpointsDescribed, EndpointsListed
-from smconsole.ui.screens.base import ConsoleScreen
-from smconsole.ui.screens.modals import ConfirmDeleteScreen
+from smconsole.ui.messages import EndpointsDescribed, EndpointsListed
+from smconsole.ui.screens.base import EndpointActionsScreen
 
 if TYPE_CHECKING:
     from smconsole.ui.protocols import ServicesApi
@@ -43,7 +42,7 @@ STATUS_FILTERS = (None, "InService", "Creating", "Updating", "Failed", "Deleting
 REBUILD_THRESHOLD = 200
 
 
-class EndpointsScreen(ConsoleScreen):
+class EndpointsScreen(EndpointActionsScreen):
     """All endpoints; Enter opens one, `l` its logs, `d` deletes it."""
 
     AREA = "endpoints"
@@ -329,26 +328,10 @@ class EndpointsScreen(ConsoleScreen):
 
     def action_delete(self) -> None:
         name = self.selected_name()
-        if not name:
-            return
-        if self.settings.read_only:
-            self.notify("read-only: delete is disabled", severity="warning")
-            return
+        if name:
+            self.confirm_delete(name)
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.delete_endpoint(name)
-
-        self.app.push_screen(ConfirmDeleteScreen(name), confirmed)
-
-    @work(thread=True, exit_on_error=False, group="endpoints-delete")
-    def delete_endpoint(self, name: str) -> None:
-        self.services.endpoints.delete(name)
-        self.post_message(EndpointDeleted(name))
-
-    @on(EndpointDeleted)
-    def deleted(self, message: EndpointDeleted) -> None:
-        self.notify(f"deleting {message.name}")
+    def after_delete(self) -> None:
         self.load_endpoints()
 
 
