@@ -12,7 +12,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from app.model import Runtime
 from app.schemas import ClassificationRequest
-from app.tasks.common import input_limit, parse_text
+from app.tasks.common import input_limit, load_pretrained, parse_text
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,7 @@ class ClassificationHandler:
     def setup(self, model_dir: Path, runtime: Runtime) -> None:
         self.runtime = runtime
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, dtype=runtime.dtype, trust_remote_code=False
-        )
-        self.model.to(runtime.device).eval()
+        self.model = load_pretrained(AutoModelForSequenceClassification, model_dir, runtime)
         self.max_input = input_limit(self.tokenizer, self.model.config)
         self.id2label = {int(k): v for k, v in self.model.config.id2label.items()}
         self.multi_label = self.model.config.problem_type == "multi_label_classification"

@@ -33,3 +33,9 @@ def input_limit(tokenizer: Any, config: Any) -> int:
         return int(declared)
     positions = getattr(config, "max_position_embeddings", None)
     return int(positions) if positions else 512
+
+
+def load_pretrained(auto_class: Any, model_dir: Path, runtime: Any) -> Any:
+    """A model on the runtime's device and dtype, in eval mode; remote code always stays off."""
+    model = auto_class.from_pretrained(model_dir, dtype=runtime.dtype, trust_remote_code=False)
+    return model.to(runtime.device).eval()

@@ -13,7 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from app.model import Runtime
 from app.schemas import EmbeddingRequest
-from app.tasks.common import parse_text
+from app.tasks.common import load_pretrained, parse_text
 
 POOLING_MODES = ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens", "lasttoken")
 
@@ -79,10 +79,7 @@ class EmbeddingHandler:
     def setup(self, model_dir: Path, runtime: Runtime) -> None:
         self.runtime = runtime
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-        self.model = AutoModel.from_pretrained(
-            model_dir, dtype=runtime.dtype, trust_remote_code=False
-        )
-        self.model.to(runtime.device).eval()
+        self.model = load_pretrained(AutoModel, model_dir, runtime)
         self.modes = read_pooling(model_dir)
         self.default_normalize = has_normalize_module(model_dir)
         self.max_length = max_seq_length(model_dir, self.tokenizer, self.model.config)

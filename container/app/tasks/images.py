@@ -17,6 +17,7 @@ from app.errors import InputError
 from app.model import Runtime
 from app.schemas import ImageRequest
 from app.tasks.classification import top_labels
+from app.tasks.common import load_pretrained
 
 # Decoded images past this many pixels are refused rather than risk the worker's memory.
 MAX_PIXELS = 100_000_000
@@ -100,10 +101,7 @@ class ImageClassificationHandler:
 
         self.runtime = runtime
         self.processor = AutoImageProcessor.from_pretrained(model_dir, trust_remote_code=False)
-        self.model = AutoModelForImageClassification.from_pretrained(
-            model_dir, dtype=runtime.dtype, trust_remote_code=False
-        )
-        self.model.to(runtime.device).eval()
+        self.model = load_pretrained(AutoModelForImageClassification, model_dir, runtime)
         self.id2label = {int(k): v for k, v in self.model.config.id2label.items()}
         self.s3 = S3Reader()
 

@@ -12,7 +12,7 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from app.model import Runtime
 from app.schemas import SummarizationRequest
-from app.tasks.common import input_limit, parse_text
+from app.tasks.common import input_limit, load_pretrained, parse_text
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,7 @@ class SummarizationHandler:
     def setup(self, model_dir: Path, runtime: Runtime) -> None:
         self.runtime = runtime
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(
-            model_dir, dtype=runtime.dtype, trust_remote_code=False
-        )
-        self.model.to(runtime.device).eval()
+        self.model = load_pretrained(AutoModelForSeq2SeqLM, model_dir, runtime)
         self.max_input = input_limit(self.tokenizer, self.model.config)
 
     def parse(self, body: bytes, content_type: str) -> BaseModel:
