@@ -57,3 +57,25 @@ async def test_multiline_and_json_rows() -> None:
         assert view.row_count == 2 + 4
         assert view.plain_lines()[3].strip() == '"level": "warning",'
         assert view.events()[1].level == "WARNING" and view.events()[0].level is None
+
+
+
+
+async def test_the_ring_is_invisible_to_the_cyclic_gc() -> None:
+    # A full (generation 2) collection walks every tracked object while holding the GIL; a
+    # ring of LogEvent objects (and rows pointing at them) made 100k lines cost 100+ ms per
+    # collection in the middle of a burst.
+    import gc
+
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(LogView)
+        view.append(_events(0, 600))
+        view.set_filters(include="line")  # rows rebuilt from the ring
+        view.append(_events(600, 600))  # and the ring wrapped
+        await pilot.pause()
+        gc.collect()
+        ring = view._events[view._head:] + view._rows[view._row_head:]
+        assert len(ring) == 2_000
+        assert not any(gc.is_tracked(item) for item in ring)
+        assert view.events()[-1] == _events(1_199, 1)[0]
