@@ -161,9 +161,7 @@ def _load_in_background(
             on_fatal()
             return
         handler = handlers[0]  # decode/encode need no device; predict runs on each
-        batch_size = settings.max_batch_size or model.default_batch_size(
-            task, handler.runtime.device
-        )
+        batch_size = settings.max_batch_size or model.DEFAULT_BATCH_SIZE
         batcher = Batcher(
             [h.predict for h in handlers],
             max_batch_size=batch_size,
