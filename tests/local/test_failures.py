@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 import time
 from pathlib import Path
 
@@ -12,8 +10,8 @@ import pytest
 from fixtures.local_stack import (
     ROLE_ARN,
     deploy_async_endpoint,
-    ensure_bucket,
     unique,
+    upload_broken_model,
     wait_for,
 )
 
@@ -137,21 +135,6 @@ def test_inline_body_limit_and_bad_requests(local_stack, summarizer_endpoint) ->
         runtime.invoke_endpoint_async(EndpointName="no-such-endpoint", Body=b"{}")
 
 
-def _broken_model(session, name: str) -> str:
-    """A model.tar.gz whose model/ folder holds no model at all."""
-    bucket = "smconsole-tests"
-    ensure_bucket(session, bucket)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = b"not a model\n"
-        entry = tarfile.TarInfo("model/README.txt")
-        entry.size = len(data)
-        tar.addfile(entry, io.BytesIO(data))
-    session.client("s3").put_object(Bucket=bucket, Key=f"{name}/model.tar.gz",
-                                    Body=buffer.getvalue())
-    return f"s3://{bucket}/{name}/model.tar.gz"
-
-
 def _create(session, name: str, model_uri: str, **env: str) -> None:
     sm = session.client("sagemaker")
     sm.create_model(ModelName=name, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
@@ -172,7 +155,7 @@ def _settled(session, name: str) -> dict:
 def test_container_that_exits_leaves_endpoint_failed_with_its_log(local_stack) -> None:
     session = local_stack.session()
     name = unique("broken")
-    _create(session, name, _broken_model(session, name))
+    _create(session, name, upload_broken_model(session, "smconsole-tests", name))
     described = _settled(session, name)
     assert described["EndpointStatus"] == "Failed"
     reason = described["FailureReason"]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-
 import pytest
-from fixtures.local_stack import ROLE_ARN, ensure_bucket, unique, wait_for
+from fixtures.local_stack import ROLE_ARN, unique, upload_broken_model, wait_for
 from smconsole.services.registry import Services
 from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen
@@ -20,19 +17,10 @@ pytestmark = pytest.mark.local_stack
 
 def _broken_endpoint(session, name: str) -> None:
     """An endpoint whose model.tar.gz holds no model: its container exits, the stack fails it."""
-    bucket = "smconsole-console-tests"
-    ensure_bucket(session, bucket)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = b"not a model\n"
-        entry = tarfile.TarInfo("model/README.txt")
-        entry.size = len(data)
-        tar.addfile(entry, io.BytesIO(data))
-    session.client("s3").put_object(Bucket=bucket, Key=f"{name}/model.tar.gz",
-                                    Body=buffer.getvalue())
+    model_uri = upload_broken_model(session, "smconsole-console-tests", name)
     sm = session.client("sagemaker")
     sm.create_model(ModelName=name, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
-        "Image": "local", "ModelDataUrl": f"s3://{bucket}/{name}/model.tar.gz",
+        "Image": "local", "ModelDataUrl": model_uri,
         "Environment": {"MODEL_DIR": "/opt/ml/model/model"}})
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
         "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large",
