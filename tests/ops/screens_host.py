@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fixtures.screen_host import Host  # noqa: F401  (re-exported for the ops screen tests)
+from fixtures.screen_host import until as shared_until
 from smconsole.models.deploy import (
     CleanupResult,
     DeployPlan,
@@ -27,35 +27,11 @@ from smconsole.models.scaling import (
     ScalingResult,
     ScalingState,
 )
-from textual.app import App
-from textual.screen import Screen
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
-class Host(App[None]):
-    """Pushes the screen `make` builds; worker errors land in `errors` (the console notifies)."""
-
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self.make = make
-        self.errors: list[str] = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make())
-
-    def report_worker(self, event: Any) -> None:
-        if event.worker.error is not None:
-            self.errors.append(str(event.worker.error))
-
-
-async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause()
-        await asyncio.sleep(0.01)
+until = functools.partial(shared_until, timeout=20.0)
 
 
 STATE = ScalingState(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fixtures.screen_host import Host as SharedHost
+from fixtures.screen_host import until as shared_until
 from smconsole.models.requests import (
     AsyncRequest,
     Batch,
@@ -20,8 +21,6 @@ from smconsole.models.requests import (
     SubmitProgress,
 )
 from smconsole.specs.batch import PlannedBatch, load_batch
-from textual.app import App
-from textual.screen import Screen
 
 NOW = 1_795_600_000.0
 
@@ -153,26 +152,8 @@ class FakeServices:
     read_only: bool = False
 
 
-class Host(App[None]):
+class Host(SharedHost):
     TITLE = "smconsole"
 
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self.make = make
-        self.errors: list[str] = []
 
-    def on_mount(self) -> None:
-        self.push_screen(self.make())
-
-    def report_worker(self, event: Any) -> None:
-        if event.worker.error is not None:
-            self.errors.append(repr(event.worker.error))
-
-
-async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause()
-        await asyncio.sleep(0.01)
+until = functools.partial(shared_until, timeout=15.0)

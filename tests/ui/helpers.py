@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
-from collections.abc import Callable
 from typing import Any
 
+from fixtures.screen_host import until as shared_until
 from smconsole.session import AwsSession
 
 ROLE = "arn:aws:iam::123456789012:role/sm"
@@ -69,11 +69,4 @@ def put_logs(session: AwsSession, endpoint: str, stream: str, messages: list[str
         ])
 
 
-async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until `condition` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause()
-        await asyncio.sleep(0.01)  # give posting threads the GIL; the condition is the wait
+until = functools.partial(shared_until, timeout=10.0)
