@@ -84,9 +84,14 @@ class Batcher:
 
     One consumer thread per predictor (one predictor per device), all fed by one queue.
 
-    The consumer takes whatever is already queued and only waits (up to `max_wait_s`) when
-    more requests have been admitted and are still being decoded: batching pays only when
-    work is waiting, so a lone request never waits for company.
+    The consumer takes whatever is already queued and only waits (up to `max_wait_s`) for
+    requests it has reason to expect: ones admitted and still being decoded, and the callers
+    it has just answered. A closed-loop caller (SageMaker's async agent keeps
+    MaxConcurrentInvocationsPerInstance requests in flight) sends its next request as soon
+    as it has an answer; without waiting for them, c callers settle into two alternating
+    batches of c/2, and a model whose pass costs the same at any batch size (generation on
+    a GPU, or a tiny model) runs at half its throughput. A lone caller is never made to
+    wait: it is the only one answered, and its next request is the whole batch.
     """
 
     def __init__(
@@ -156,16 +161,28 @@ class Batcher:
 
     def _run(self, predict: Callable[[list[Any]], list[Any]]) -> None:
         held: Any = None
+        expected = 0  # requests worth waiting for: those queued meanwhile + those just answered
+        answered_at = 0.0
         while True:
             first = held if held is not None else self._queue.get()
             if first is _STOP:
                 return
-            batch, held = self._gather(first)
+            if time.monotonic() - answered_at > self.max_wait_s + 0.05:
+                expected = 0  # the callers did not come straight back: no longer a busy loop
+            batch, held = self._gather(first, expected)
             if batch:
-                self._execute(batch, predict)
+                # Whatever queued during the pass is on its way anyway; the callers just
+                # answered are likely to come straight back.
+                backlog = self._execute(batch, predict)
+                answered_at = time.monotonic()
+                expected = backlog + (held is not None) + len(batch)
 
-    def _gather(self, first: _Job) -> tuple[list[_Job], Any]:
-        """The batch starting at `first`, and the job (or stop mark) left for the next one."""
+    def _gather(self, first: _Job, expected: int = 0) -> tuple[list[_Job], Any]:
+        """The batch starting at `first`, and the job (or stop mark) left for the next one.
+
+        Waits up to `max_wait_s` while fewer than `expected` requests have arrived or while
+        admitted requests are still being decoded; never waits otherwise.
+        """
         batch = [first] if not first.future.done() else []
         size = len(first.items) if batch else 0
         deadline = time.monotonic() + self.max_wait_s
@@ -175,6 +192,7 @@ class Batcher:
             except queue.Empty:
                 with self._lock:
                     more_coming = self._incoming > 0
+                more_coming = more_coming or len(batch) < expected
                 remaining = deadline - time.monotonic()
                 if not more_coming or remaining <= 0:
                     break
@@ -192,7 +210,8 @@ class Batcher:
             size += len(job.items)
         return batch, None
 
-    def _execute(self, batch: list[_Job], predict: Callable[[list[Any]], list[Any]]) -> None:
+    def _execute(self, batch: list[_Job], predict: Callable[[list[Any]], list[Any]]) -> int:
+        """Run the batch and answer its requests; returns how many were queued before answering."""
         items = [item for job in batch for item in job.items]
         with self._stats_lock:
             self.stats.batches += 1
@@ -202,20 +221,21 @@ class Batcher:
             self.stats.running += 1
             self.stats.peak_running = max(self.stats.peak_running, self.stats.running)
         try:
-            self._run_batch(batch, items, predict)
+            return self._run_batch(batch, items, predict)
         finally:
             with self._stats_lock:
                 self.stats.running -= 1
 
     def _run_batch(
         self, batch: list[_Job], items: list[Any], predict: Callable[[list[Any]], list[Any]]
-    ) -> None:
+    ) -> int:
         try:
             outputs = self._forward(items, predict)
         except Exception as exc:  # noqa: BLE001 - any model failure becomes the request's 500
+            backlog = self._queue.qsize()
             if len(batch) == 1:
                 self._fail(batch[0], exc)
-                return
+                return backlog
             # One bad input must fail only its own request: rerun each request alone.
             log.warning("batch of %d requests failed; retrying them one by one", len(batch))
             with self._stats_lock:
@@ -225,13 +245,16 @@ class Batcher:
                     job.resolve(self._forward(job.items, predict))
                 except Exception as job_exc:  # noqa: BLE001
                     self._fail(job, job_exc)
-            return
+            return backlog
+        # Counted before answering: an answered caller's next request must not count twice.
+        backlog = self._queue.qsize()
         results = []
         start = 0
         for job in batch:
             results.append((job, outputs[start : start + len(job.items)]))
             start += len(job.items)
         _resolve_all(results)
+        return backlog
 
     def _forward(self, items: list[Any], predict: Callable[[list[Any]], list[Any]]) -> list[Any]:
         outputs: list[Any] = []

@@ -1,9 +1,8 @@
-"""HTTP: /ping and /invocations over the batched model; every failure answers a JSON ErrorBody."""
+"""The app: FastAPI, the model loading in the background, and the two hot routes in front."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -13,133 +12,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
 
-from app.batching import Batcher, PredictionError, QueueFull
-from app.errors import InputError
+from app.batching import Batcher
+from app.codec import dumps
+from app.hot_routes import HotRoutes
 from app.schemas import ErrorBody
 from app.settings import Settings
-
-try:
-    import orjson
-
-    def _dumps(body: Any) -> bytes:
-        return orjson.dumps(body)
-
-    _loads: Callable[[bytes], Any] = orjson.loads
-except ImportError:  # orjson is an optional speed-up
-
-    def _dumps(body: Any) -> bytes:
-        return json.dumps(body, separators=(",", ":")).encode()
-
-    _loads = json.loads
+from app.state import ServerState
 
 log = logging.getLogger("container.server")
 
-CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
-JSON_TYPES = frozenset({"", "application/json", "text/json"})
-# Bodies above this are parsed off the event loop so a 1 GB async payload cannot stall /ping.
-PARSE_INLINE_LIMIT = 256 * 1024
-
-
-class ApiError(Exception):
-    """An answer other than 200, with the JSON body it carries."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        field: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = ErrorBody(error=error, message=message, field=field)
-        self.headers = headers or {}
-
-
-class ServerState:
-    """What the server knows about its model; `ready` flips once, after warm-up."""
-
-    def __init__(self) -> None:
-        self.ready = False
-        self.handler: Any = None
-        self.batcher: Batcher | None = None
-        self.load_error: str | None = None
-        self.in_flight = 0
-
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        _dumps(body), status_code=status, headers=headers, media_type="application/json"
-    )
-
-
-def _field_of(err: ValidationError) -> tuple[str, str]:
-    """The first field at fault, and a message naming every field at fault."""
-    parts = []
-    for error in err.errors():
-        field = ".".join(str(part) for part in error["loc"]) or "body"
-        parts.append((field, f"{field}: {error['msg'].removeprefix('Value error, ')}"))
-    return parts[0][0], "; ".join(message for _, message in parts)
-
-
-def _is_json(handler: Any, body: bytes, content_type: str) -> bool:
-    if content_type in JSON_TYPES or content_type.endswith("+json"):
-        return True
-    # Clients that omit ContentType often send octet-stream: take a JSON object as JSON
-    # unless the task takes raw bytes (images).
-    return (
-        content_type == "application/octet-stream"
-        and content_type not in handler.content_types
-        and body.lstrip()[:1] == b"{"
-    )
-
-
-def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
-    if _is_json(handler, body, content_type):
-        try:
-            payload = _loads(body)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_json", f"body: not valid JSON ({exc})", "body") from None
-        if not isinstance(payload, dict):
-            raise ApiError(400, "invalid_request", "body: expected a JSON object", "body")
-        try:
-            return handler.request_model.model_validate(payload)
-        except ValidationError as exc:
-            field, message = _field_of(exc)
-            raise ApiError(400, "invalid_request", message, field) from None
-    accepted = handler.content_types
-    if content_type in accepted or ("image/*" in accepted and content_type.startswith("image/")):
-        try:
-            return handler.parse(body, content_type)
-        except InputError as exc:
-            raise ApiError(400, "invalid_request", str(exc), exc.field) from None
-    kinds = ", ".join(sorted({"application/json", *accepted}))
-    raise ApiError(415, "unsupported_media_type", f"Content-Type {content_type!r}; use {kinds}")
-
-
-def _prepare(handler: Any, body: bytes, content_type: str) -> tuple[BaseModel, list[Any]]:
-    parsed = _validate(handler, body, content_type)
-    try:
-        return parsed, handler.decode(parsed)
-    except InputError as exc:
-        raise ApiError(400, "invalid_request", str(exc), exc.field) from None
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"body of {declared} bytes exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return Response(dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
 def _load_in_background(
@@ -192,7 +77,7 @@ def create_app(
     task: str,
     on_fatal: Callable[[], None] = lambda: None,
 ) -> FastAPI:
-    """The app; the model loads in a thread so the port answers (503) within milliseconds."""
+    """The app; the model loads in a thread so /ping answers (503) within milliseconds."""
     state = ServerState()
 
     @asynccontextmanager
@@ -207,26 +92,11 @@ def create_app(
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = state
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
-        headers = dict(exc.headers)
-        attributes = request.headers.get(CUSTOM_ATTRIBUTES)
-        if attributes is not None:
-            headers[CUSTOM_ATTRIBUTES] = attributes
-        return json_response(exc.body.model_dump(exclude_none=True), exc.status, headers)
-
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         body = ErrorBody(error="internal_error", message=f"internal error: {type(exc).__name__}")
         return json_response(body.model_dump(exclude_none=True), 500)
-
-    @app.get("/ping")
-    async def ping() -> Response:
-        if state.ready:
-            return json_response({"status": "ok"})
-        status = "failed" if state.load_error else "loading"
-        return json_response({"status": status}, 503)
 
     @app.get("/stats")
     async def stats() -> Response:
@@ -244,38 +114,6 @@ def create_app(
             }
         )
 
-    @app.post("/invocations")
-    async def invocations(request: Request) -> Response:
-        state.in_flight += 1
-        try:
-            return await _invoke(request)
-        finally:
-            state.in_flight -= 1
-
-    async def _invoke(request: Request) -> Response:
-        handler, batcher = state.handler, state.batcher
-        if not state.ready or handler is None or batcher is None:
-            raise ApiError(503, "not_ready", "model is still loading", headers={"Retry-After": "5"})
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        batcher.admit()
-        try:
-            body = await _read_body(request, settings.max_payload_bytes)
-            if len(body) > PARSE_INLINE_LIMIT or getattr(handler, "blocking_decode", False):
-                parsed, items = await asyncio.to_thread(_prepare, handler, body, content_type)
-            else:
-                parsed, items = _prepare(handler, body, content_type)
-        finally:
-            batcher.release()
-        try:
-            outputs = await batcher.submit(items)
-        except QueueFull as exc:
-            raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None
-        except PredictionError as exc:
-            raise ApiError(500, "model_error", str(exc)) from None
-        headers = {}
-        attributes = request.headers.get(CUSTOM_ATTRIBUTES)
-        if attributes is not None:
-            headers[CUSTOM_ATTRIBUTES] = attributes
-        return json_response(handler.encode(parsed, outputs), headers=headers)
-
+    # Outermost but for Starlette's error middleware: SageMaker's two routes skip the router.
+    app.add_middleware(HotRoutes, state=state, settings=settings)
     return app

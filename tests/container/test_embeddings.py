@@ -138,6 +138,33 @@ def test_custom_attributes_come_back_verbatim(minilm: Server) -> None:
     assert ATTRIBUTES not in invoke(minilm, {"inputs": "hi"}).headers
 
 
+def test_a_body_sent_in_pieces_is_read_whole(minilm: Server) -> None:
+    body = b'{"inputs": ["one sentence", "and another"], "normalize": true}'
+
+    def pieces():
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+
+    # A generator goes out chunked: the server sees many ASGI messages and no Content-Length.
+    response = httpx.post(
+        f"{minilm.url}/invocations", content=pieces(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["embeddings"]) == 2
+
+
+def test_the_wrong_method_answers_405_with_allow(minilm: Server) -> None:
+    response = httpx.get(f"{minilm.url}/invocations", headers={ATTRIBUTES: "k=v"})
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.headers[ATTRIBUTES] == "k=v"
+    assert response.json()["error"] == "method_not_allowed"
+    assert httpx.post(f"{minilm.url}/ping").headers["Allow"] == "GET, HEAD"
+    head = httpx.head(f"{minilm.url}/ping")
+    assert head.status_code == 200
+    assert head.content == b""
+
+
 def test_unknown_routes_do_not_leak_docs(minilm: Server) -> None:
     for path in ("/docs", "/openapi.json"):
         assert httpx.get(f"{minilm.url}{path}").status_code == 404

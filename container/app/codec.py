@@ -1,0 +1,101 @@
+"""An invocation's body in, a JSON answer out: content types, validation, and the error shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from app.errors import InputError
+from app.schemas import ErrorBody
+
+try:
+    import orjson
+
+    def dumps(body: Any) -> bytes:
+        return orjson.dumps(body)
+
+    loads: Callable[[bytes], Any] = orjson.loads
+except ImportError:  # orjson is an optional speed-up
+
+    def dumps(body: Any) -> bytes:
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    loads = json.loads
+
+JSON_TYPES = frozenset({"", "application/json", "text/json"})
+
+
+class ApiError(Exception):
+    """An answer other than 200, with the JSON body it carries."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = ErrorBody(error=error, message=message, field=field)
+        self.headers = headers or {}
+
+    def payload(self) -> bytes:
+        return dumps(self.body.model_dump(exclude_none=True))
+
+
+def _field_of(err: ValidationError) -> tuple[str, str]:
+    """The first field at fault, and a message naming every field at fault."""
+    parts = []
+    for error in err.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        parts.append((field, f"{field}: {error['msg'].removeprefix('Value error, ')}"))
+    return parts[0][0], "; ".join(message for _, message in parts)
+
+
+def _is_json(handler: Any, body: bytes, content_type: str) -> bool:
+    if content_type in JSON_TYPES or content_type.endswith("+json"):
+        return True
+    # Clients that omit ContentType often send octet-stream: take a JSON object as JSON
+    # unless the task takes raw bytes (images).
+    return (
+        content_type == "application/octet-stream"
+        and content_type not in handler.content_types
+        and body.lstrip()[:1] == b"{"
+    )
+
+
+def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
+    if _is_json(handler, body, content_type):
+        try:
+            payload = loads(body)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_json", f"body: not valid JSON ({exc})", "body") from None
+        if not isinstance(payload, dict):
+            raise ApiError(400, "invalid_request", "body: expected a JSON object", "body")
+        try:
+            return handler.request_model.model_validate(payload)
+        except ValidationError as exc:
+            field, message = _field_of(exc)
+            raise ApiError(400, "invalid_request", message, field) from None
+    accepted = handler.content_types
+    if content_type in accepted or ("image/*" in accepted and content_type.startswith("image/")):
+        try:
+            return handler.parse(body, content_type)
+        except InputError as exc:
+            raise ApiError(400, "invalid_request", str(exc), exc.field) from None
+    kinds = ", ".join(sorted({"application/json", *accepted}))
+    raise ApiError(415, "unsupported_media_type", f"Content-Type {content_type!r}; use {kinds}")
+
+
+def prepare(handler: Any, body: bytes, content_type: str) -> tuple[BaseModel, list[Any]]:
+    """The validated request and its work items; ApiError (400/415) names what is wrong."""
+    parsed = _validate(handler, body, content_type)
+    try:
+        return parsed, handler.decode(parsed)
+    except InputError as exc:
+        raise ApiError(400, "invalid_request", str(exc), exc.field) from None

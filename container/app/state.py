@@ -1,0 +1,18 @@
+"""What the server knows about its model, shared by the routes and the loader thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.batching import Batcher
+
+
+class ServerState:
+    """`ready` flips once, after warm-up; `load_error` says why it never will."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.handler: Any = None
+        self.batcher: Batcher | None = None
+        self.load_error: str | None = None
+        self.in_flight = 0
