@@ -14,8 +14,10 @@ import boto3.s3.transfer
 import pytest
 from fixtures.local_stack import (
     ROLE_ARN,
+    deploy_async_endpoint,
     start_stack,
     upload_model,
+    wait_for,
     wait_in_service,
 )
 from smconsole.local import control
@@ -96,6 +98,54 @@ def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_clas
         check=False, capture_output=True, text=True, timeout=60)
     assert wiped.returncode == 0, wiped.stderr
     assert not state.exists()
+
+
+def test_requests_queued_when_the_daemon_stops_are_answered_after_a_restart(
+    tmp_path: Path, summarizer
+) -> None:
+    state = tmp_path / "state"
+    stack = start_stack(state)
+    try:
+        session = stack.session()
+        info = deploy_async_endpoint(session, "queued", model=summarizer, sns=False,
+                                     max_concurrency=1)
+        runtime = session.client("sagemaker-runtime")
+        # One at a time, each a few hundred ms: most are still queued when the daemon stops.
+        body = {"text": "keep me queued", "min_length": 200, "max_length": 210}
+        sent = [runtime.invoke_endpoint_async(
+            EndpointName=info["endpoint"], ContentType="application/json",
+            Body=json.dumps({**body, "text": f"request {n}"}).encode()) for n in range(6)]
+        s3 = session.client("s3")
+        answered_before = sum(_answered(s3, r) for r in sent)
+    finally:
+        stack.stop()
+    assert answered_before < len(sent), "nothing was left queued; the test proves nothing"
+    assert list((state / "pending").rglob("*.json"))
+
+    again = start_stack(state)
+    try:
+        s3 = again.session().client("s3")
+        wait_for(lambda: all(_answered(s3, r) for r in sent), 180)
+        for response in sent:
+            output = s3.get_object(**_location(response["OutputLocation"]))
+            assert "summary" in json.loads(output["Body"].read())
+        assert any("async request(s) still to answer" in line for line in again.output)
+        assert not list((state / "pending").rglob("*.json"))
+    finally:
+        again.stop()
+
+
+def _location(uri: str) -> dict[str, str]:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return {"Bucket": bucket, "Key": key}
+
+
+def _answered(s3, response: dict) -> bool:
+    try:
+        s3.head_object(**_location(response["OutputLocation"]))
+    except s3.exceptions.ClientError:
+        return False
+    return True
 
 
 def test_latency_ms_delays_every_call(tmp_path: Path, local_stack) -> None:

@@ -98,3 +98,29 @@ def test_journal_compaction_keeps_newest_object_state(tmp_path) -> None:
     assert blob.read_bytes() == big + b"!"
     journal._append({"kind": "s3put", "bucket": "b", "key": "new", "metadata": {}}, big)
     assert len(list(journal.blobs.glob("*.bin"))) == 2  # no name reused after compaction
+
+
+def test_pending_requests_round_trip_in_arrival_order(tmp_path) -> None:
+    from smconsole.local.asyncreq import AsyncRequest
+    from smconsole.local.pending import PendingRequests
+
+    def request(inference_id: str, received: float, body: bytes | None) -> AsyncRequest:
+        return AsyncRequest(
+            inference_id=inference_id, received=received,
+            input_location=None if body else "s3://b/in.json", body=body,
+            content_type="application/json", accept=None, custom_attributes="a=1",
+            ttl_s=3600, invocation_timeout_s=60, output_location="s3://b/o",
+            failure_location="s3://b/f")
+
+    store = PendingRequests(tmp_path / "pending")
+    later = request("../../etc/passwd", 200.5, b"\x00\xffbinary")
+    earlier = request("first", 100.25, None)
+    store.add("us-east-1", "ep", later)
+    store.add("us-east-1", "ep", earlier)
+    assert store.load("us-east-1", "ep") == [earlier, later]
+    assert not (tmp_path / "etc").exists()  # the caller's id never names a file
+    assert store.endpoints() == [("us-east-1", "ep")]
+    store.remove("us-east-1", "ep", earlier)
+    assert store.load("us-east-1", "ep") == [later]
+    assert store.drop("us-east-1", "ep") == 1
+    assert store.load("us-east-1", "ep") == [] and store.endpoints() == []

@@ -17,6 +17,7 @@ from smconsole.local.endpoint import EndpointRuntime
 from smconsole.local.instance import PidRegistry
 from smconsole.local.internal import InternalAws
 from smconsole.local.logship import LogShipper
+from smconsole.local.pending import PendingRequests
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class DataPlane:
         self.aws = aws
         self.logs = LogShipper(aws)
         self.pids = PidRegistry(state_dir / "instances.pids")
+        self.pending = PendingRequests(state_dir / "pending")
         self.runtimes: dict[tuple[str, str], EndpointRuntime] = {}
         self.lock = threading.Lock()
         self.replaying = False
@@ -118,6 +120,8 @@ class DataPlane:
             if self.runtimes.get((runtime.region, runtime.name)) is runtime:
                 del self.runtimes[(runtime.region, runtime.name)]
         backends.sagemaker(runtime.region).endpoints.pop(runtime.name, None)
+        if not runtime.shutting_down:
+            self.pending.drop(runtime.region, runtime.name)  # AWS drops a deleted one's queue
 
     def resume(self, desired: dict[str, dict[str, int]] | None = None) -> None:
         """After replay: bring up every endpoint moto knows, as if just created."""
@@ -129,7 +133,17 @@ class DataPlane:
                 runtime = EndpointRuntime(self, region, name)
                 with self.lock:
                     self.runtimes[(region, name)] = runtime
+                # Queued before the instances start: they wait for the first healthy one.
+                restored = self.pending.load(region, name)
+                for request in restored:
+                    runtime.enqueue(request)
+                if restored:
+                    print(f"smconsole-local: {name}: {len(restored)} async request(s) "
+                          "still to answer", flush=True)
                 runtime.start(restored_desired=(desired or {}).get(f"{region}/{name}"))
+        for region, name in self.pending.endpoints():
+            if self.runtime(region, name) is None:
+                self.pending.drop(region, name)  # its endpoint is gone
 
     def shutdown(self) -> None:
         threads = [threading.Thread(target=r.shutdown, daemon=True) for r in self.all_runtimes()]
@@ -194,14 +208,16 @@ class DataPlane:
             headers.get("x-amzn-sagemaker-s3outputpathextension"),
             headers.get("x-amzn-sagemaker-filename"),
         )
-        runtime.enqueue(asyncreq.AsyncRequest(
+        request = asyncreq.AsyncRequest(
             inference_id=inference_id, received=time.time(), input_location=input_location,
             body=None if input_location else body,
             content_type=headers.get("x-amzn-sagemaker-content-type"),
             accept=headers.get("x-amzn-sagemaker-accept"),
             custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
             ttl_s=ttl, invocation_timeout_s=timeout, output_location=out, failure_location=fail,
-        ))
+        )
+        self.pending.add(region, name, request)  # on disk before the 202: a restart keeps it
+        runtime.enqueue(request)
         return Reply(202, json.dumps({"InferenceId": inference_id}).encode(), (
             ("Content-Type", "application/json"),
             ("X-Amzn-SageMaker-OutputLocation", out),

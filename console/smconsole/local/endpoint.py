@@ -84,6 +84,7 @@ class EndpointRuntime:
         self.cond = threading.Condition()
         self.status = "Creating"
         self.deleting = False
+        self.shutting_down = False  # daemon exit: the endpoint and its queue live on
         self.pending_update: str | None = None
         self.last_activity = time.time()
         self._wake = threading.Event()
@@ -259,6 +260,7 @@ class EndpointRuntime:
             try:
                 asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
                                  endpoint=self.name, output_config=self.output_config)
+                self.plane.pending.remove(self.region, self.name, request)
             except Exception:  # noqa: BLE001 - the next request must still be looked at
                 traceback.print_exc()
             with self.cond:
@@ -380,7 +382,8 @@ class EndpointRuntime:
         self.plane.forget(self)
 
     def shutdown(self) -> None:
-        """Daemon exit: stop the processes, leave moto's record alone."""
+        """Daemon exit: stop the processes, leave moto's record and the queued requests alone."""
+        self.shutting_down = True
         self.deleting = True
         self._wake.set()
         self._stop_all(self.variants)
@@ -423,6 +426,7 @@ class EndpointRuntime:
                         instance.variant, outcome.succeeded, expired,
                         (request.started - request.received) * 1000,
                         (done - request.started) * 1000))
+                self.plane.pending.remove(self.region, self.name, request)
             except Exception:  # noqa: BLE001 - one request's failure must not kill the worker
                 traceback.print_exc()
             finally:
