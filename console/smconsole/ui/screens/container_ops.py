@@ -26,6 +26,7 @@ from smconsole.models.container import (
     Running,
 )
 from smconsole.ui.screens.base import ConsoleScreen
+from smconsole.ui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
     from smconsole.ui.settings import ConsoleSettings
@@ -95,7 +96,7 @@ class ContainerScreen(ConsoleScreen):
         with Horizontal(classes="container-row"):
             yield Label("Model", classes="container-label")
             yield Input(value=self.model_path, placeholder="model folder or model.tar.gz",
-                        id="container-model")
+                        id="container-model", suggester=PathSuggester((".tar.gz",)))
         with Horizontal(classes="container-row"):
             yield Label("Body ", classes="container-label")
             yield Input(value=DEFAULT_BODY, placeholder="JSON body, or @file.json",

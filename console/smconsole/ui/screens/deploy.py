@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Header, Input, Label, Log, Static
 
 from smconsole import errors, locations
@@ -26,6 +25,7 @@ from smconsole.models.deploy import (
 from smconsole.specs.deploy import DeploySpec, load_deploy_spec
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.scaling import ConfirmChangesScreen, _diff_markup
+from smconsole.ui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -99,8 +99,8 @@ class DeployScreen(ConsoleScreen):
         yield Header()
         with Horizontal(id="deploy-spec-bar"):
             yield Label("Spec", classes="deploy-label")
-            yield Input(value=self.spec_path, id="deploy-path", suggester=SuggestFromList(
-                [str(p) for p in sorted(locations.configs_dir().glob("deploy-*.yaml"))]))
+            yield Input(value=self.spec_path, id="deploy-path",
+                        suggester=PathSuggester((".yaml", ".yml")))
         yield Static("p: dry run (what will be created or changed) · a: apply · "
                      "x: clean up a failed deploy", id="deploy-status")
         with Horizontal(id="deploy-body"):

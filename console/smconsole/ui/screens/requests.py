@@ -34,6 +34,7 @@ from smconsole.models.requests import (
     SubmitProgress,
 )
 from smconsole.ui.screens.base import ConsoleScreen
+from smconsole.ui.widgets.path_suggester import PathSuggester
 from smconsole.ui.widgets.request_preview import age_text, describe_request, render_body
 
 COLUMNS = (
@@ -226,8 +227,8 @@ class RequestsScreen(ConsoleScreen):
         yield Header()
         with Horizontal(id="submit-bar"):
             yield Label("Batch YAML", classes="prompt-label")
-            yield Input(placeholder="path/to/requests.yaml — Enter submits (s)",
-                        id="batch-path")
+            yield Input(placeholder="path/to/requests.yaml — → completes, Enter submits (s)",
+                        id="batch-path", suggester=PathSuggester((".yaml", ".yml")))
         with Horizontal(id="progress-row"):
             yield ProgressBar(id="submit-progress", show_eta=False)
             yield Static("", id="progress-label")
