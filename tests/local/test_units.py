@@ -124,3 +124,34 @@ def test_pending_requests_round_trip_in_arrival_order(tmp_path) -> None:
     assert store.load("us-east-1", "ep") == [later]
     assert store.drop("us-east-1", "ep") == 1
     assert store.load("us-east-1", "ep") == [] and store.endpoints() == []
+
+
+def test_journal_compaction_keeps_each_log_streams_newest_batches(tmp_path) -> None:
+    import base64
+
+    from smconsole.local.journal import INLINE_LIMIT, LOG_BATCHES_KEPT, Journal
+
+    journal = Journal(tmp_path)
+
+    def put_logs(stream: str, message: str, pad: int = 0) -> None:
+        body = {"logGroupName": "/aws/sagemaker/Endpoints/e", "logStreamName": stream,
+                "logEvents": [{"timestamp": 1, "message": message + " " * pad}]}
+        journal._append({"kind": "http", "environ": {
+            "HTTP_X_AMZ_TARGET": "Logs_20140328.PutLogEvents"}}, json.dumps(body).encode())
+
+    journal._append({"kind": "http", "environ": {
+        "HTTP_X_AMZ_TARGET": "Logs_20140328.CreateLogGroup"}}, b"{}")
+    put_logs("big", "blob", pad=INLINE_LIMIT)  # stored as a blob; its stream's only batch
+    for n in range(LOG_BATCHES_KEPT + 5):
+        put_logs("busy", f"line {n}")
+    put_logs("quiet", "only line")
+    assert journal.compact() == 5
+    lines = [json.loads(line) for line in journal.path.read_text().splitlines()]
+    messages = [json.loads(base64.b64decode(e["body"]))["logEvents"][0]["message"]
+                for e in lines if "body" in e and e["environ"]["HTTP_X_AMZ_TARGET"].endswith(
+                    "PutLogEvents")]
+    assert messages[0] == "line 5" and messages[-2:] == [f"line {LOG_BATCHES_KEPT + 4}",
+                                                           "only line"]
+    assert any(e["environ"]["HTTP_X_AMZ_TARGET"].endswith("CreateLogGroup") for e in lines)
+    assert any("blob" in e for e in lines)  # the single batch of "big" is its newest
+    assert journal.compact() == 0

@@ -19,6 +19,7 @@ from typing import Any
 from smconsole.local import backends
 
 INLINE_LIMIT = 64 * 1024
+LOG_BATCHES_KEPT = 300  # per log stream, at compaction (each start)
 _BASE_ENVIRON = {
     "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.multithread": True,
     "wsgi.multiprocess": False, "wsgi.run_once": False, "SERVER_NAME": "127.0.0.1",
@@ -114,17 +115,25 @@ class Journal:
 
     def compact(self) -> int:
         """Keep only the newest state of each S3 key (an overwritten model.tar.gz need not be
-        stored twice); other entries stay in order. Returns how many entries went."""
+        stored twice) and each log stream's newest LOG_BATCHES_KEPT batches; other entries
+        stay in order. Returns how many entries went."""
         if not self.path.is_file():
             return 0
         entries = [json.loads(line) for line in self.path.read_text().splitlines()
                    if line.strip()]
         newest: dict[tuple[str, str], int] = {}
+        batches: dict[tuple[str, str], list[int]] = {}
         for index, entry in enumerate(entries):
             if entry["kind"] in ("s3put", "s3delete"):
                 newest[(entry["bucket"], entry["key"])] = index
-        kept = [e for i, e in enumerate(entries) if e["kind"] == "http"
-                or newest[(e["bucket"], e["key"])] == i]
+            elif (stream := self._log_stream(entry)) is not None:
+                batches.setdefault(stream, []).append(index)
+        # Container logs arrive every second an instance runs: without a cap the journal,
+        # and each start's replay, would grow for as long as the stack is used.
+        old_logs = {i for indexes in batches.values() for i in indexes[:-LOG_BATCHES_KEPT]}
+        kept = [e for i, e in enumerate(entries)
+                if (e["kind"] == "http" and i not in old_logs)
+                or (e["kind"] != "http" and newest[(e["bucket"], e["key"])] == i)]
         dropped = len(entries) - len(kept)
         if not dropped:
             return 0
@@ -136,6 +145,20 @@ class Journal:
             if blob.name not in live:
                 blob.unlink()
         return dropped
+
+    def _log_stream(self, entry: dict[str, Any]) -> tuple[str, str] | None:
+        """(group, stream) of a PutLogEvents entry; None for anything else."""
+        target = entry.get("environ", {}).get("HTTP_X_AMZ_TARGET", "")
+        if entry["kind"] != "http" or not target.endswith(".PutLogEvents"):
+            return None
+        try:
+            if "body" in entry:
+                params = json.loads(base64.b64decode(entry["body"]))
+            else:
+                params = json.loads((self.blobs / entry["blob"]).read_bytes())
+            return str(params["logGroupName"]), str(params["logStreamName"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # unreadable: kept as it is
 
     def wipe(self) -> None:
         self.path.unlink(missing_ok=True)
