@@ -146,7 +146,7 @@ async def test_stream_choice_and_quiet_states_are_named(moto_session) -> None:
 
 
 async def test_the_gc_freeze_of_a_tail_ends_with_its_screen(moto_session) -> None:
-    # A tail freezes the heap (screens.logs.hold_frozen), the screen itself with it; frozen
+    # A tail freezes the heap (ui.heap.FreezeHold), the screen itself with it; frozen
     # objects are never collected as cycles, so closing must unfreeze and drop the ring.
     import gc
     import weakref

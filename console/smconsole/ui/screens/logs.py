@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from datetime import datetime
@@ -19,6 +18,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from smconsole import errors
 from smconsole.models.logs import LogBatch, LogEvent, TailState, TailStatus, parse_since
+from smconsole.ui.heap import FreezeHold
 from smconsole.ui.messages import LogBatchArrived, StreamsListed, TailFailed
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import PromptScreen
@@ -35,36 +35,6 @@ FLUSH_GAP = 0.005  # s between flushes in a burst: the loop gets to render and a
 QUIET_STATES = {TailState.STREAMING, TailState.CAUGHT_UP}
 PROMPTS = {"search": "search", "include": "show only lines containing",
            "exclude": "hide lines containing"}
-
-
-_gc_lock = threading.Lock()
-_gc_holders: set[int] = set()
-
-
-def hold_frozen(owner: LogsScreen) -> None:
-    """Move what is alive now out of the cyclic GC's sight until `owner` closes.
-
-    While a tail runs, the heap is mostly botocore's service models (~70k OrderedDicts) and
-    Textual's classes and widgets, none of it garbage. A burst of lines makes full
-    (generation 2) collections every few hundred ms, and each walked all of that holding the
-    GIL: 100-250 ms in which neither the event loop nor the tail ran. Frozen, a full
-    collection walks only what came after. Frozen objects are never collected as cycles, so
-    the last closing screen unfreezes everything: nothing is kept for good.
-    """
-    with _gc_lock:
-        if owner.gc_released:
-            return
-        gc.collect(1)  # the young garbage, cheaply; what is left is (nearly all) long-lived
-        gc.freeze()
-        _gc_holders.add(id(owner))
-
-
-def release_frozen(owner: LogsScreen) -> None:
-    with _gc_lock:
-        owner.gc_released = True
-        _gc_holders.discard(id(owner))
-        if not _gc_holders:
-            gc.unfreeze()
 
 
 class TailThread(threading.Thread):
@@ -96,7 +66,7 @@ class TailThread(threading.Thread):
                     break
                 if not froze:
                     # Again after the first call: the logs client and its model exist now.
-                    hold_frozen(self.screen)
+                    self.screen.heap.hold()
                     froze = True
                 self.screen.post_message(LogBatchArrived(batch, self.generation))
         except Exception as exc:  # noqa: BLE001 - reported on screen, never a dead thread
@@ -154,7 +124,7 @@ class LogsScreen(ConsoleScreen):
         self._flush_timer: Timer | None = None
         self._last_flush = 0.0
         self._start_tail = start_tail
-        self.gc_released = False
+        self.heap = FreezeHold()  # held while this screen tails
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -173,7 +143,7 @@ class LogsScreen(ConsoleScreen):
         self.query_one("#logs-prompt-bar").display = False
         self.view.focus()
         if self._start_tail:
-            hold_frozen(self)
+            self.heap.hold()
             self.restart_tail()
             self.load_streams()
         self._update_status()
@@ -181,7 +151,7 @@ class LogsScreen(ConsoleScreen):
     def on_unmount(self) -> None:
         self.stop_tail()
         self.pending.clear()
-        release_frozen(self)
+        self.heap.release()
 
     # ---- the tail -------------------------------------------------------------------------
 

@@ -129,7 +129,7 @@ class LogView(ScrollView, can_focus=True):
 
     def on_unmount(self) -> None:
         # The screen may outlive its unmount in a cycle the GC never visits (see
-        # screens.logs.freeze_long_lived): the ring, up to max_lines lines, must not.
+        # ui.heap.FreezeHold): the ring, up to max_lines lines, must not.
         self._events, self._rows = [], []
         self._base = self._head = self._row_head = 0
 
