@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,6 +194,13 @@ async def _ping(port: int) -> int:
         conn.close()
 
 
+def batch_counts(port: int) -> tuple[int, int]:
+    """(batches, items) run so far, from our server's /stats."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as response:
+        stats = json.loads(response.read())
+    return stats["batches"], stats["items"]
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -219,12 +227,17 @@ def bench_pair(
         for round_ in range(rounds):
             for concurrency in levels:
                 for kind, port in (("naive", naive_port), ("ours", ours_port)):
+                    before = batch_counts(port) if kind == "ours" else None
                     level = asyncio.run(drive(port, work.bodies, concurrency, seconds))
+                    batching = ""
+                    if before is not None:
+                        batches, items = (a - b for a, b in zip(batch_counts(port), before))
+                        batching = f"  mean batch {items / max(1, batches):5.1f}"
                     print(
                         f"  {work.name:<10} round {round_ + 1} {kind:<6} c={concurrency:<3} "
                         f"{level.rps:8.1f} req/s  p50 {level.pct(0.5):7.1f} ms  "
                         f"p99 {level.pct(0.99):7.1f} ms  "
-                        f"ping p99 {level.pct(0.99, level.ping_latencies):6.1f} ms",
+                        f"ping p99 {level.pct(0.99, level.ping_latencies):6.1f} ms{batching}",
                         flush=True,
                     )
                     key = (kind, concurrency)
