@@ -166,9 +166,16 @@ def start(kind: str, work: Workload, log_dir: Path) -> tuple[subprocess.Popen, i
     env.update(HF_HUB_OFFLINE="1", SAGEMAKER_BIND_TO_PORT="0", SERVER_HOST="127.0.0.1")
     env.update(PORT="0", HOST="127.0.0.1")
     script = HERE / ("run_server.py" if kind == "ours" else "tools/naive_server.py")
+    return launch([sys.executable, str(script)], env, log, f"{kind} server")
+
+
+def launch(
+    argv: list[str], env: dict[str, str], log: Path, what: str, timeout_s: float = 180
+) -> tuple[subprocess.Popen, int]:
+    """Start a server writing to `log`; its port once `/ping` answers 200."""
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 180
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + timeout_s
     port = 0
     while time.monotonic() < deadline:
         if not port and (m := LISTENING.search(log.read_text(errors="replace"))):
@@ -178,10 +185,10 @@ def start(kind: str, work: Workload, log_dir: Path) -> tuple[subprocess.Popen, i
             if status == 200:
                 return proc, port
         if proc.poll() is not None:
-            raise SystemExit(f"{kind} server exited:\n{log.read_text()}")
+            raise SystemExit(f"{what} exited:\n{log.read_text()}")
         time.sleep(0.2)
     proc.kill()
-    raise SystemExit(f"{kind} server never became ready; see {log}")
+    raise SystemExit(f"{what} never became ready; see {log}")
 
 
 async def _ping(port: int) -> int:

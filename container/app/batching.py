@@ -229,13 +229,23 @@ class Batcher:
     def _run_batch(
         self, batch: list[_Job], items: list[Any], predict: Callable[[list[Any]], list[Any]]
     ) -> int:
+        failure: Exception | None = None
         try:
             outputs = self._forward(items, predict)
         except Exception as exc:  # noqa: BLE001 - any model failure becomes the request's 500
-            backlog = self._queue.qsize()
-            if len(batch) == 1:
-                self._fail(batch[0], exc)
-                return backlog
+            failure = exc
+        # Counted before answering: an answered caller's next request must not count twice.
+        backlog = self._queue.qsize()
+        if failure is None:
+            results = []
+            start = 0
+            for job in batch:
+                results.append((job, outputs[start : start + len(job.items)]))
+                start += len(job.items)
+            _resolve_all(results)
+        elif len(batch) == 1:
+            self._fail(batch[0], failure)
+        else:
             # One bad input must fail only its own request: rerun each request alone.
             log.warning("batch of %d requests failed; retrying them one by one", len(batch))
             with self._stats_lock:
@@ -245,15 +255,6 @@ class Batcher:
                     job.resolve(self._forward(job.items, predict))
                 except Exception as job_exc:  # noqa: BLE001
                     self._fail(job, job_exc)
-            return backlog
-        # Counted before answering: an answered caller's next request must not count twice.
-        backlog = self._queue.qsize()
-        results = []
-        start = 0
-        for job in batch:
-            results.append((job, outputs[start : start + len(job.items)]))
-            start += len(job.items)
-        _resolve_all(results)
         return backlog
 
     def _forward(self, items: list[Any], predict: Callable[[list[Any]], list[Any]]) -> list[Any]:

@@ -48,6 +48,11 @@ class ApiError(Exception):
         return dumps(self.body.model_dump(exclude_none=True))
 
 
+def internal_error(exc: BaseException) -> ApiError:
+    """The 500 for a fault of ours: the exception's kind only, never its text or trace."""
+    return ApiError(500, "internal_error", f"internal error: {type(exc).__name__}")
+
+
 def _field_of(err: ValidationError) -> tuple[str, str]:
     """The first field at fault, and a message naming every field at fault."""
     parts = []

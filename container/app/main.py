@@ -14,17 +14,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from app.batching import Batcher
-from app.codec import dumps
+from app.codec import dumps, internal_error
 from app.hot_routes import HotRoutes
-from app.schemas import ErrorBody
 from app.settings import Settings
 from app.state import ServerState
 
 log = logging.getLogger("container.server")
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(body), status_code=status, headers=headers, media_type="application/json")
+def json_response(body: Any) -> Response:
+    return Response(dumps(body), media_type="application/json")
 
 
 def _load_in_background(
@@ -95,8 +94,7 @@ def create_app(
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        body = ErrorBody(error="internal_error", message=f"internal error: {type(exc).__name__}")
-        return json_response(body.model_dump(exclude_none=True), 500)
+        return Response(internal_error(exc).payload(), 500, media_type="application/json")
 
     @app.get("/stats")
     async def stats() -> Response:

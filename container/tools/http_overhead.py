@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CONTAINER = Path(__file__).resolve().parents[1]
@@ -67,21 +65,8 @@ def main() -> int:
     log = Path(tempfile.mkdtemp(prefix="http-overhead-")) / "server.log"
     env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": "0", "SERVER_HOST": "127.0.0.1"}
     env.update(MODEL_DIR=str(log.parent), ACCESS_LOG="1")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve"], env=env, stdout=out, stderr=out
-        )
+    proc, port = bench.launch([sys.executable, __file__, "--serve"], env, log, "server", 60)
     try:
-        port = 0
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if match := bench.LISTENING.search(log.read_text(errors="replace")):
-                port = int(match.group(1))
-                if asyncio.run(bench._ping(port)) == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise SystemExit(f"server never became ready:\n{log.read_text()}")
         body = [json.dumps({"text": "the cat sat on the mat", "max_length": 30}).encode()]
         asyncio.run(bench.drive(port, body, 8, 1.0, ping=False))  # warm-up
         for concurrency in (1, 64):

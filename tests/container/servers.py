@@ -167,3 +167,17 @@ class Pinger:
 
     def close(self) -> None:
         self._sock.close()
+
+
+def ping_while_running(url: str, call: Any) -> list[float]:
+    """Ping back to back while `call` (an InBackground) runs; each must answer 200. Latencies."""
+    latencies = []
+    pinger = Pinger(url)
+    try:
+        while call.running:
+            status, seconds = pinger.ping()
+            assert status == 200
+            latencies.append(seconds)
+    finally:
+        pinger.close()
+    return latencies

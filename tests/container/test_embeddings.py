@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .background import InBackground
-from .servers import Pinger, Server, module_server
+from .servers import Pinger, Server, module_server, ping_while_running
 
 ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
@@ -175,15 +175,7 @@ def test_ping_stays_fast_while_a_big_batch_runs(minilm: Server) -> None:
     before = minilm.stats()["batches"]
     call = InBackground(lambda: invoke(minilm, {"inputs": texts}))
     minilm.wait_until(lambda s: s["batches"] > before, "the batch to start")
-    latencies = []
-    pinger = Pinger(minilm.url)
-    try:
-        while call.running:
-            status, seconds = pinger.ping()
-            assert status == 200
-            latencies.append(seconds)
-    finally:
-        pinger.close()
+    latencies = ping_while_running(minilm.url, call)
     response = call.result()
     assert response.status_code == 200
     assert len(response.json()["embeddings"]) == 48

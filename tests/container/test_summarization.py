@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from .background import InBackground
-from .servers import Pinger, Server, module_server
+from .servers import Server, module_server, ping_while_running
 
 PAYLOAD_LIMIT = 64 * 1024
 QUEUE_LIMIT = 2
@@ -113,15 +113,7 @@ def test_ping_answers_within_100ms_during_a_long_inference(summarizer: Server) -
     before = summarizer.stats()["batches"]
     call = InBackground(lambda: invoke(summarizer, LONG))
     summarizer.wait_until(lambda s: s["batches"] > before, "the long inference to start")
-    latencies = []
-    pinger = Pinger(summarizer.url)
-    try:
-        while call.running:
-            status, seconds = pinger.ping()
-            assert status == 200
-            latencies.append(seconds)
-    finally:
-        pinger.close()
+    latencies = ping_while_running(summarizer.url, call)
     assert call.result().status_code == 200
     assert len(latencies) >= 3
     assert max(latencies) < 0.1, sorted(latencies)[-5:]
