@@ -204,6 +204,12 @@ def seed_logs(session: AwsSession, endpoint: str, lines: int) -> None:
             ])
 
 
+def lines_seen(screen: Any) -> int:
+    """Lines a logs screen has taken in: shown, or dropped past the ring in the view or, in a
+    burst, before it."""
+    return screen.view.event_count + screen.view.dropped + screen.pending_dropped
+
+
 async def logs_ours(url: str, endpoint: str, lines: int, ring: int) -> dict[str, Any]:
     from smconsole.ui.app import SMConsole
     from smconsole.ui.screens.logs import LogsScreen
@@ -216,8 +222,7 @@ async def logs_ours(url: str, endpoint: str, lines: int, ring: int) -> dict[str,
     class Sampled(LogsScreen):
         def ingest(self, batch: Any) -> None:
             super().ingest(batch)
-            seen = self.view.event_count + self.view.dropped + self.pending_dropped
-            samples.append((seen, rss_mb()))
+            samples.append((lines_seen(self), rss_mb()))
 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.endpoints_screen.loaded)
@@ -228,9 +233,7 @@ async def logs_ours(url: str, endpoint: str, lines: int, ring: int) -> dict[str,
         # The stall is measured from the moment the view is up: mounting a screen is not ingest.
         await wait_for(pilot, lambda: screen.is_mounted)
         meter.start()
-        # Lines past the ring are dropped either in the view or, in a burst, before it.
-        await wait_for(pilot, lambda: screen.view.event_count + screen.view.dropped
-                       + screen.pending_dropped >= lines)
+        await wait_for(pilot, lambda: lines_seen(screen) >= lines)
         ingest = time.perf_counter() - started
         stall = meter.stop()
         shown = screen.view.event_count

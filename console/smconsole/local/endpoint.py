@@ -258,9 +258,7 @@ class EndpointRuntime:
         for request in expired:
             outcome = asyncreq.run(request, None, self.plane.aws, self.region)
             try:
-                asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
-                                 endpoint=self.name, output_config=self.output_config)
-                self.plane.pending.remove(self.region, self.name, request)
+                self._deliver(request, outcome)
             except Exception:  # noqa: BLE001 - the next request must still be looked at
                 traceback.print_exc()
             with self.cond:
@@ -409,6 +407,12 @@ class EndpointRuntime:
                     return request
                 self.cond.wait(1.0)
 
+    def _deliver(self, request: asyncreq.AsyncRequest, outcome: asyncreq.Outcome) -> None:
+        """Write the output or failure (and notify); only then is the request off the disk."""
+        asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
+                         endpoint=self.name, output_config=self.output_config)
+        self.plane.pending.remove(self.region, self.name, request)
+
     def _work(self, instance: Instance) -> None:
         while True:
             request = self._next(instance)
@@ -419,14 +423,12 @@ class EndpointRuntime:
                 expired = request.expired
                 outcome = asyncreq.run(request, instance, self.plane.aws, self.region)
                 done = time.time()
-                asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
-                                 endpoint=self.name, output_config=self.output_config)
+                self._deliver(request, outcome)
                 with self.cond:
                     self.completed.append(Completion(
                         instance.variant, outcome.succeeded, expired,
                         (request.started - request.received) * 1000,
                         (done - request.started) * 1000))
-                self.plane.pending.remove(self.region, self.name, request)
             except Exception:  # noqa: BLE001 - one request's failure must not kill the worker
                 traceback.print_exc()
             finally:
