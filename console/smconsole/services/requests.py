@@ -119,6 +119,16 @@ class RequestService:
         batch = self.ledger.copy_requests(batch_id, indexes, origin=f"resubmit of {batch_id}")
         return self.send(batch.batch_id, progress=progress)
 
+    def resubmit_failed(self, batch_id: str,
+                        progress: Progress | None = None) -> SubmitResult | None:
+        """Send every failed request of a batch again as a new batch (None: none failed).
+
+        Asks the ledger, not a view: a batch larger than what a screen shows is covered whole.
+        """
+        failed = [r.index for r in self.ledger.requests(batch_id=batch_id,
+                                                        statuses=[Status.FAILED])]
+        return self.resubmit(batch_id, failed, progress=progress) if failed else None
+
     def resume(self, batch_id: str | None = None,
                progress: Progress | None = None) -> list[SubmitResult]:
         """Send what a stopped submitter left queued or half-sent (one batch, or all)."""
