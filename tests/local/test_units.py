@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 
-from smconsole.local import asyncreq, notify, scaling, wire
+from smconsole.local.daemon import notify, queue, scaling, wire
 
 
 def test_output_locations_follow_sagemaker_naming() -> None:
     config = {"S3OutputPath": "s3://b/out/", "S3FailurePath": "s3://b/fail"}
-    assert asyncreq.output_locations(config, "id-1", None, None) == (
+    assert queue.output_locations(config, "id-1", None, None) == (
         "s3://b/out/id-1.out", "s3://b/fail/id-1-error.out")
-    assert asyncreq.output_locations(config, "id-1", "/batch/7/", "x.json") == (
+    assert queue.output_locations(config, "id-1", "/batch/7/", "x.json") == (
         "s3://b/out/batch/7/x.json", "s3://b/fail/batch/7/x.json")
     # Without a failure path, errors land beside the outputs.
-    assert asyncreq.output_locations({"S3OutputPath": "s3://b/o"}, "i", None, None)[1] == \
+    assert queue.output_locations({"S3OutputPath": "s3://b/o"}, "i", None, None)[1] == \
         "s3://b/o/i-error.out"
 
 
@@ -80,7 +80,7 @@ def test_policy_arns_match_across_replays() -> None:
 
 
 def test_journal_compaction_keeps_newest_object_state(tmp_path) -> None:
-    from smconsole.local.journal import INLINE_LIMIT, Journal
+    from smconsole.local.daemon.journal import INLINE_LIMIT, Journal
 
     journal = Journal(tmp_path)
     big = b"x" * (INLINE_LIMIT + 1)
@@ -101,8 +101,8 @@ def test_journal_compaction_keeps_newest_object_state(tmp_path) -> None:
 
 
 def test_pending_requests_round_trip_in_arrival_order(tmp_path) -> None:
-    from smconsole.local.asyncreq import AsyncRequest
-    from smconsole.local.pending import PendingRequests
+    from smconsole.local.daemon.pending import PendingRequests
+    from smconsole.local.daemon.queue import AsyncRequest
 
     def request(inference_id: str, received: float, body: bytes | None) -> AsyncRequest:
         return AsyncRequest(
@@ -129,7 +129,7 @@ def test_pending_requests_round_trip_in_arrival_order(tmp_path) -> None:
 def test_journal_compaction_keeps_each_log_streams_newest_batches(tmp_path) -> None:
     import base64
 
-    from smconsole.local.journal import INLINE_LIMIT, LOG_BATCHES_KEPT, Journal
+    from smconsole.local.daemon.journal import INLINE_LIMIT, LOG_BATCHES_KEPT, Journal
 
     journal = Journal(tmp_path)
 

@@ -38,7 +38,7 @@ def _dir(args: argparse.Namespace) -> Path:
 
 def _serve(args: argparse.Namespace) -> int:
     from smconsole import errors
-    from smconsole.local.server import serve
+    from smconsole.local.daemon.server import serve
 
     if args.latency_ms < 0:
         raise errors.SmconsoleError("--latency-ms must be 0 or more")

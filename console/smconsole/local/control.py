@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from smconsole import errors, locations
-from smconsole.local.instance import PidRegistry
+from smconsole.local.daemon.instance import PidRegistry
 
 SERVER_FILE = "server.json"
 START_TIMEOUT_S = 120.0

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from smconsole.local import backends, wire
-from smconsole.local.dataplane import DataPlane, Reply
-from smconsole.local.internal import INTERNAL_ENVIRON
-from smconsole.local.journal import Journal
-from smconsole.local.scaling import ScalingRecord
+from smconsole.local.daemon import backends, wire
+from smconsole.local.daemon.internal import INTERNAL_ENVIRON
+from smconsole.local.daemon.invoke import DataPlane, Reply
+from smconsole.local.daemon.journal import Journal
+from smconsole.local.daemon.scaling import ScalingRecord
 
 HEALTH_PATH = "/_smconsole/health"
 STATUS_PATH = "/_smconsole/status"

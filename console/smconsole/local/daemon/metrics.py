@@ -7,8 +7,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from smconsole.local.dataplane import DataPlane
-    from smconsole.local.endpoint import EndpointRuntime
+    from smconsole.local.daemon.invoke import DataPlane
+    from smconsole.local.daemon.lifecycle import EndpointRuntime
 
 NAMESPACE = "AWS/SageMaker"
 IDLE_INTERVAL_S = 60.0

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 
-from smconsole.local import asyncreq, backends
-from smconsole.local.endpoint import EndpointRuntime
-from smconsole.local.instance import PidRegistry
-from smconsole.local.internal import InternalAws
-from smconsole.local.logship import LogShipper
-from smconsole.local.pending import PendingRequests
+from smconsole.local.daemon import backends, queue
+from smconsole.local.daemon.instance import PidRegistry
+from smconsole.local.daemon.internal import InternalAws
+from smconsole.local.daemon.lifecycle import EndpointRuntime
+from smconsole.local.daemon.logship import LogShipper
+from smconsole.local.daemon.pending import PendingRequests
 
 
 @dataclass(frozen=True)
@@ -182,17 +182,17 @@ class DataPlane:
                                "Provide either InputLocation or Body, not both.")
         if not input_location and not body:
             return Reply.error(400, "ValidationError", "InputLocation or Body is required.")
-        if len(body) > asyncreq.MAX_INLINE_BODY:
+        if len(body) > queue.MAX_INLINE_BODY:
             return Reply.error(400, "ValidationError",
                                f"Body is {len(body)} bytes; inline payloads are limited to "
-                               f"{asyncreq.MAX_INLINE_BODY} bytes (use InputLocation).")
+                               f"{queue.MAX_INLINE_BODY} bytes (use InputLocation).")
         if input_location and not input_location.startswith("s3://"):
             return Reply.error(400, "ValidationError",
                                f"InputLocation must be an s3:// URI, got {input_location!r}.")
         try:
-            ttl = int(headers.get("x-amzn-sagemaker-requestttlseconds") or asyncreq.DEFAULT_TTL_S)
+            ttl = int(headers.get("x-amzn-sagemaker-requestttlseconds") or queue.DEFAULT_TTL_S)
             timeout = int(headers.get("x-amzn-sagemaker-invocationtimeoutseconds")
-                          or asyncreq.DEFAULT_INVOCATION_TIMEOUT_S)
+                          or queue.DEFAULT_INVOCATION_TIMEOUT_S)
         except ValueError:
             return Reply.error(400, "ValidationError",
                                "RequestTTLSeconds and InvocationTimeoutSeconds are integers.")
@@ -202,13 +202,13 @@ class DataPlane:
         if not 1 <= timeout <= 3600:
             return Reply.error(400, "ValidationError",
                                "InvocationTimeoutSeconds must be between 1 and 3600.")
-        inference_id = headers.get("x-amzn-sagemaker-inference-id") or asyncreq.new_inference_id()
-        out, fail = asyncreq.output_locations(
+        inference_id = headers.get("x-amzn-sagemaker-inference-id") or queue.new_inference_id()
+        out, fail = queue.output_locations(
             runtime.output_config, inference_id,
             headers.get("x-amzn-sagemaker-s3outputpathextension"),
             headers.get("x-amzn-sagemaker-filename"),
         )
-        request = asyncreq.AsyncRequest(
+        request = queue.AsyncRequest(
             inference_id=inference_id, received=time.time(), input_location=input_location,
             body=None if input_location else body,
             content_type=headers.get("x-amzn-sagemaker-content-type"),

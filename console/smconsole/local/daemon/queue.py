@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from smconsole.local import notify
-from smconsole.local.internal import InternalAws, split_s3_uri
+from smconsole.local.daemon import notify
+from smconsole.local.daemon.internal import InternalAws, split_s3_uri
 
 if TYPE_CHECKING:
-    from smconsole.local.instance import Instance
+    from smconsole.local.daemon.instance import Instance
 
 DEFAULT_TTL_S = 6 * 3600
 DEFAULT_INVOCATION_TIMEOUT_S = 900

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from smconsole.local.internal import InternalAws, split_s3_uri
+from smconsole.local.daemon.internal import InternalAws, split_s3_uri
 
 SAGEMAKER_MODEL_DIR = "/opt/ml/model"
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 
-from smconsole.local import asyncreq, backends, modeldata
-from smconsole.local.instance import Instance
+from smconsole.local.daemon import backends, modeldata, queue
+from smconsole.local.daemon.instance import Instance
 
 if TYPE_CHECKING:
-    from smconsole.local.dataplane import DataPlane
+    from smconsole.local.daemon.invoke import DataPlane
 
 DEFAULT_HEALTH_TIMEOUT_S = 600
 HEALTH_TIMEOUT_ENV = "SMCONSOLE_LOCAL_HEALTH_TIMEOUT_S"
@@ -77,7 +77,7 @@ class EndpointRuntime:
         self.config_name = ""
         self.variants: dict[str, Variant] = {}
         self.async_config: dict[str, Any] | None = None
-        self.queue: collections.deque[asyncreq.AsyncRequest] = collections.deque()
+        self.queue: collections.deque[queue.AsyncRequest] = collections.deque()
         self.running: set[str] = set()
         self.running_since: dict[str, float] = {}
         self.completed: list[Completion] = []  # drained by the metrics publisher
@@ -256,7 +256,7 @@ class EndpointRuntime:
             for request in expired:
                 self.queue.remove(request)
         for request in expired:
-            outcome = asyncreq.run(request, None, self.plane.aws, self.region)
+            outcome = queue.run(request, None, self.plane.aws, self.region)
             try:
                 self._deliver(request, outcome)
             except Exception:  # noqa: BLE001 - the next request must still be looked at
@@ -387,14 +387,14 @@ class EndpointRuntime:
         self._stop_all(self.variants)
 
     # --- async requests ------------------------------------------------------------------
-    def enqueue(self, request: asyncreq.AsyncRequest) -> None:
+    def enqueue(self, request: queue.AsyncRequest) -> None:
         with self.cond:
             self.queue.append(request)
             self.cond.notify()
         self.last_activity = time.time()
         self.plane.work_arrived()
 
-    def _next(self, instance: Instance) -> asyncreq.AsyncRequest | None:
+    def _next(self, instance: Instance) -> queue.AsyncRequest | None:
         with self.cond:
             while True:
                 if instance.state != "Healthy" or self.deleting:
@@ -407,9 +407,9 @@ class EndpointRuntime:
                     return request
                 self.cond.wait(1.0)
 
-    def _deliver(self, request: asyncreq.AsyncRequest, outcome: asyncreq.Outcome) -> None:
+    def _deliver(self, request: queue.AsyncRequest, outcome: queue.Outcome) -> None:
         """Write the output or failure (and notify); only then is the request off the disk."""
-        asyncreq.deliver(request, outcome, aws=self.plane.aws, region=self.region,
+        queue.deliver(request, outcome, aws=self.plane.aws, region=self.region,
                          endpoint=self.name, output_config=self.output_config)
         self.plane.pending.remove(self.region, self.name, request)
 
@@ -421,7 +421,7 @@ class EndpointRuntime:
             try:
                 request.started = time.time()
                 expired = request.expired
-                outcome = asyncreq.run(request, instance, self.plane.aws, self.region)
+                outcome = queue.run(request, instance, self.plane.aws, self.region)
                 done = time.time()
                 self._deliver(request, outcome)
                 with self.cond:

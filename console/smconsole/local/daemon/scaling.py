@@ -11,12 +11,12 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smconsole.local import backends
-from smconsole.local.metrics import values as metric_values
+from smconsole.local.daemon import backends
+from smconsole.local.daemon.metrics import values as metric_values
 
 if TYPE_CHECKING:
-    from smconsole.local.dataplane import DataPlane
-    from smconsole.local.endpoint import EndpointRuntime
+    from smconsole.local.daemon.invoke import DataPlane
+    from smconsole.local.daemon.lifecycle import EndpointRuntime
 
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 DEFAULT_COOLDOWN_S = 300.0

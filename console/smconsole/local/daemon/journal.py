@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from smconsole.local import backends
+from smconsole.local.daemon import backends
 
 INLINE_LIMIT = 64 * 1024
 LOG_BATCHES_KEPT = 300  # per log stream, at compaction (each start)

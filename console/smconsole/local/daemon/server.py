@@ -10,13 +10,13 @@ import threading
 import time
 from pathlib import Path
 
-from smconsole.local import patches
-from smconsole.local.dataplane import DataPlane
-from smconsole.local.internal import InternalAws
-from smconsole.local.journal import Journal
-from smconsole.local.metrics import MetricsPublisher
-from smconsole.local.router import Router
-from smconsole.local.scaling import Autoscaler, ScalingRecord
+from smconsole.local.daemon import patches
+from smconsole.local.daemon.internal import InternalAws
+from smconsole.local.daemon.invoke import DataPlane
+from smconsole.local.daemon.journal import Journal
+from smconsole.local.daemon.metrics import MetricsPublisher
+from smconsole.local.daemon.router import Router
+from smconsole.local.daemon.scaling import Autoscaler, ScalingRecord
 
 READY_PREFIX = "smconsole local stack ready at "
 ALREADY_RUNNING = 3

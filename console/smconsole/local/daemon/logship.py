@@ -6,7 +6,7 @@ import threading
 import time
 from collections import defaultdict
 
-from smconsole.local.internal import InternalAws
+from smconsole.local.daemon.internal import InternalAws
 
 MAX_BATCH = 5000
 

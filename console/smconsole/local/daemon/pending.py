@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from smconsole.local.asyncreq import AsyncRequest
+from smconsole.local.daemon.queue import AsyncRequest
 
 
 class PendingRequests:
