@@ -48,3 +48,60 @@ def model(region: str, name: str) -> Any | None:
 
 def endpoint_names(region: str) -> list[str]:
     return list(sagemaker(region).endpoints)
+
+
+def all_endpoints() -> list[tuple[str, str]]:
+    """(region, name) of every endpoint moto holds, in every region."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    return [(region, name) for region, backend in list(sagemaker_backends[account_id()].items())
+            for name in list(backend.endpoints)]
+
+
+def forget_endpoint(region: str, name: str) -> None:
+    sagemaker(region).endpoints.pop(name, None)
+
+
+def set_endpoint_status(region: str, name: str, status: str, reason: str | None) -> None:
+    """Status (and FailureReason when given) on moto's record, so Describe/List/waiters see it."""
+    from moto.core.utils import utcnow
+
+    record = endpoint(region, name)
+    if record is None:
+        return
+    record.endpoint_status = status
+    if reason is not None:
+        record.failure_reason = reason
+    record.last_modified_time = utcnow()
+
+
+def point_endpoint_at_config(region: str, name: str, config_name: str) -> None:
+    """The endpoint record now names config_name and carries its variants (UpdateEndpoint)."""
+    record = endpoint(region, name)
+    config = endpoint_config(region, config_name)
+    if record is None or config is None:
+        return
+    record.endpoint_config_name = config_name
+    record.production_variants = record._process_production_variants(config.production_variants)
+    record.failure_reason = None
+
+
+def s3_object(bucket: str, key: str) -> Any | None:
+    """Moto's stored S3 object (value, metadata), or None when the key or bucket is gone."""
+    from moto.s3.models import s3_backends
+
+    try:
+        return s3_backends[account_id()]["aws"].get_object(bucket, key)
+    except Exception:  # noqa: BLE001 - a missing bucket means the key is gone too
+        return None
+
+
+def delete_target_policies(region: str, namespace: str, resource_id: str,
+                           dimension: str) -> None:
+    """AWS deletes a scalable target's policies (and their alarms) with it; moto does not."""
+    backend = autoscaling(region)
+    for key, policy in list(backend.policies.items()):
+        if (policy.service_namespace == namespace and policy.resource_id == resource_id
+                and policy.scalable_dimension == dimension):
+            policy.delete_alarms(account_id(), region)
+            del backend.policies[key]

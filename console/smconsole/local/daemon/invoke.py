@@ -15,7 +15,7 @@ import httpx
 from smconsole.local.daemon import backends, queue
 from smconsole.local.daemon.instance import PidRegistry
 from smconsole.local.daemon.internal import InternalAws
-from smconsole.local.daemon.lifecycle import EndpointRuntime
+from smconsole.local.daemon.lifecycle import EndpointRuntime, RuntimeHost
 from smconsole.local.daemon.logship import LogShipper
 from smconsole.local.daemon.pending import PendingRequests
 
@@ -49,6 +49,9 @@ class DataPlane:
         self.lock = threading.Lock()
         self.replaying = False
         self.listeners: list[Callable[[], None]] = []
+        self.host = RuntimeHost(aws=aws, logs=self.logs, pids=self.pids, pending=self.pending,
+                                models_dir=state_dir / "models", work_arrived=self.work_arrived,
+                                gone=self.forget)
 
     def start(self) -> None:
         self.pids.kill_leftovers()
@@ -84,7 +87,7 @@ class DataPlane:
     def endpoint_created(self, region: str, name: str) -> None:
         if self.replaying:
             return
-        runtime = EndpointRuntime(self, region, name)
+        runtime = EndpointRuntime(self.host, region, name)
         with self.lock:
             self.runtimes[(region, name)] = runtime
         runtime.start()
@@ -92,19 +95,14 @@ class DataPlane:
     def endpoint_deleting(self, region: str, name: str) -> None:
         runtime = self.runtime(region, name)
         if runtime is None or self.replaying:
-            backends.sagemaker(region).endpoints.pop(name, None)
+            backends.forget_endpoint(region, name)
             return
         runtime.delete()
 
     def endpoint_updating(self, region: str, name: str, config_name: str) -> None:
         runtime = self.runtime(region, name)
-        record = backends.endpoint(region, name)
         if runtime is None or self.replaying:
-            if record is not None:
-                config = backends.endpoint_config(region, config_name)
-                record.endpoint_config_name = config_name
-                record.production_variants = record._process_production_variants(
-                    config.production_variants)
+            backends.point_endpoint_at_config(region, name, config_name)
             return
         runtime.request_update(config_name)
 
@@ -119,28 +117,25 @@ class DataPlane:
         with self.lock:
             if self.runtimes.get((runtime.region, runtime.name)) is runtime:
                 del self.runtimes[(runtime.region, runtime.name)]
-        backends.sagemaker(runtime.region).endpoints.pop(runtime.name, None)
+        backends.forget_endpoint(runtime.region, runtime.name)
         if not runtime.shutting_down:
             self.pending.drop(runtime.region, runtime.name)  # AWS drops a deleted one's queue
 
     def resume(self, desired: dict[str, dict[str, int]] | None = None) -> None:
         """After replay: bring up every endpoint moto knows, as if just created."""
         self.replaying = False
-        from moto.sagemaker.models import sagemaker_backends
-
-        for region, backend in list(sagemaker_backends[backends.account_id()].items()):
-            for name in list(backend.endpoints):
-                runtime = EndpointRuntime(self, region, name)
-                with self.lock:
-                    self.runtimes[(region, name)] = runtime
-                # Queued before the instances start: they wait for the first healthy one.
-                restored = self.pending.load(region, name)
-                for request in restored:
-                    runtime.enqueue(request)
-                if restored:
-                    print(f"smconsole-local: {name}: {len(restored)} async request(s) "
-                          "still to answer", flush=True)
-                runtime.start(restored_desired=(desired or {}).get(f"{region}/{name}"))
+        for region, name in backends.all_endpoints():
+            runtime = EndpointRuntime(self.host, region, name)
+            with self.lock:
+                self.runtimes[(region, name)] = runtime
+            # Queued before the instances start: they wait for the first healthy one.
+            restored = self.pending.load(region, name)
+            for request in restored:
+                runtime.enqueue(request)
+            if restored:
+                print(f"smconsole-local: {name}: {len(restored)} async request(s) "
+                      "still to answer", flush=True)
+            runtime.start(restored_desired=(desired or {}).get(f"{region}/{name}"))
         for region, name in self.pending.endpoints():
             if self.runtime(region, name) is None:
                 self.pending.drop(region, name)  # its endpoint is gone

@@ -6,17 +6,16 @@ import collections
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from moto.core.utils import utcnow
-
-from smconsole.local.daemon import backends, modeldata, queue
-from smconsole.local.daemon.instance import Instance
-
-if TYPE_CHECKING:
-    from smconsole.local.daemon.invoke import DataPlane
+from smconsole.local.daemon import backends, deliver, modeldata, queue
+from smconsole.local.daemon.instance import Instance, PidRegistry
+from smconsole.local.daemon.internal import InternalAws
+from smconsole.local.daemon.logship import LogShipper
+from smconsole.local.daemon.pending import PendingRequests
 
 DEFAULT_HEALTH_TIMEOUT_S = 600
 HEALTH_TIMEOUT_ENV = "SMCONSOLE_LOCAL_HEALTH_TIMEOUT_S"
@@ -24,6 +23,24 @@ DEFAULT_MAX_CONCURRENCY = 4
 RESTART_BACKOFF_S = 5.0
 FAILURE_REASON_MAX = 1024
 LINE_IN_REASON = 300
+
+
+@dataclass(frozen=True)
+class RuntimeHost:
+    """What an endpoint's runtime needs from the daemon around it, and nothing more.
+
+    The runtime never sees the data plane that owns it: it is handed the shared services and
+    two callbacks, so lifecycle does not import invoke (and invoke alone decides what a
+    runtime's end means for the daemon's table of endpoints).
+    """
+
+    aws: InternalAws
+    logs: LogShipper
+    pids: PidRegistry
+    pending: PendingRequests
+    models_dir: Path  # <state>/models: one folder per region and model below it
+    work_arrived: Callable[[], None]  # a request was queued (the autoscaler acts at once)
+    gone: Callable[[EndpointRuntime], None]  # torn down: drop it from the daemon's table
 
 
 @dataclass(frozen=True)
@@ -69,8 +86,8 @@ class Variant:
 class EndpointRuntime:
     """Drives one endpoint: Creating -> InService <-> Updating, Failed, Deleting -> gone."""
 
-    def __init__(self, plane: DataPlane, region: str, name: str) -> None:
-        self.plane = plane
+    def __init__(self, host: RuntimeHost, region: str, name: str) -> None:
+        self.host = host
         self.region = region
         self.name = name
         self.log_group = f"/aws/sagemaker/Endpoints/{name}"
@@ -98,12 +115,8 @@ class EndpointRuntime:
         if self.deleting and status != "Deleting":
             return  # a cancelled start or update must not hide the deletion
         self.status = status
-        record = self._record()
-        if record is not None:
-            record.endpoint_status = status
-            if reason is not None:
-                record.failure_reason = reason[:FAILURE_REASON_MAX]
-            record.last_modified_time = utcnow()
+        backends.set_endpoint_status(self.region, self.name, status,
+                                     None if reason is None else reason[:FAILURE_REASON_MAX])
 
     def sync_counts(self) -> None:
         record = self._record()
@@ -218,17 +231,17 @@ class EndpointRuntime:
 
     def _spawn(self, variant: Variant) -> Instance | str:
         """A started instance, or why the model could not be prepared."""
-        root = self.plane.state_dir / "models" / self.region / variant.model_name
+        root = self.host.models_dir / self.region / variant.model_name
         try:
-            model_dir = modeldata.prepare(self.plane.aws, self.region, variant.container, root)
+            model_dir = modeldata.prepare(self.host.aws, self.region, variant.container, root)
         except Exception as exc:  # noqa: BLE001 - a bad artifact is the endpoint's failure
             return (f"Failed to download or unpack the model data for variant {variant.name} "
                     f"({modeldata.artifact_source(variant.container)}): {exc}")
         env = modeldata.container_environment(variant.container, Path(model_dir))
         instance = Instance(variant.name, env, on_log=self._on_log,
-                            pid_registry=self.plane.pids)
+                            pid_registry=self.host.pids)
         variant.instances.append(instance)
-        self.plane.logs.add(self.region, self.log_group, instance.stream_name,
+        self.host.logs.add(self.region, self.log_group, instance.stream_name,
                             [(f"smconsole-local: starting instance {instance.id} on port "
                               f"{instance.port} (MODEL_DIR={env['MODEL_DIR']})")])
         instance.start()
@@ -247,7 +260,7 @@ class EndpointRuntime:
         return reason
 
     def _on_log(self, instance: Instance, lines: list[str]) -> None:
-        self.plane.logs.add(self.region, self.log_group, instance.stream_name, lines)
+        self.host.logs.add(self.region, self.log_group, instance.stream_name, lines)
 
     def _expire_queued(self) -> None:
         """Requests past RequestTTLSeconds fail even when no instance ever takes them."""
@@ -256,7 +269,7 @@ class EndpointRuntime:
             for request in expired:
                 self.queue.remove(request)
         for request in expired:
-            outcome = queue.run(request, None, self.plane.aws, self.region)
+            outcome = queue.run(request, None, self.host.aws, self.region)
             try:
                 self._deliver(request, outcome)
             except Exception:  # noqa: BLE001 - the next request must still be looked at
@@ -275,7 +288,7 @@ class EndpointRuntime:
             for instance in list(variant.instances):
                 if instance.state == "Healthy" and instance.exited() is not None:
                     instance.state = "Failed"
-                    self.plane.logs.add(self.region, self.log_group, instance.stream_name, [
+                    self.host.logs.add(self.region, self.log_group, instance.stream_name, [
                         (f"smconsole-local: instance {instance.id} exited with code "
                          f"{instance.exited()}; replacing it")])
                 if instance.state in ("Failed", "Stopped"):
@@ -339,13 +352,7 @@ class EndpointRuntime:
             return
         old = self.variants
         self.variants, self.async_config, self.config_name = new_variants, new_async, config_name
-        record = self._record()
-        if record is not None:
-            config = backends.endpoint_config(self.region, config_name)
-            record.endpoint_config_name = config_name
-            record.production_variants = record._process_production_variants(
-                config.production_variants)
-            record.failure_reason = None
+        backends.point_endpoint_at_config(self.region, self.name, config_name)
         self.sync_counts()
         with self.cond:
             self.cond.notify_all()
@@ -377,7 +384,7 @@ class EndpointRuntime:
         self._stop_all(self.variants)
         for variant in self.variants.values():
             variant.instances.clear()
-        self.plane.forget(self)
+        self.host.gone(self)
 
     def shutdown(self) -> None:
         """Daemon exit: stop the processes, leave moto's record and the queued requests alone."""
@@ -392,7 +399,7 @@ class EndpointRuntime:
             self.queue.append(request)
             self.cond.notify()
         self.last_activity = time.time()
-        self.plane.work_arrived()
+        self.host.work_arrived()
 
     def _next(self, instance: Instance) -> queue.AsyncRequest | None:
         with self.cond:
@@ -409,9 +416,9 @@ class EndpointRuntime:
 
     def _deliver(self, request: queue.AsyncRequest, outcome: queue.Outcome) -> None:
         """Write the output or failure (and notify); only then is the request off the disk."""
-        queue.deliver(request, outcome, aws=self.plane.aws, region=self.region,
-                         endpoint=self.name, output_config=self.output_config)
-        self.plane.pending.remove(self.region, self.name, request)
+        deliver.deliver(request, outcome, aws=self.host.aws, region=self.region,
+                        endpoint=self.name, output_config=self.output_config)
+        self.host.pending.remove(self.region, self.name, request)
 
     def _work(self, instance: Instance) -> None:
         while True:
@@ -421,7 +428,7 @@ class EndpointRuntime:
             try:
                 request.started = time.time()
                 expired = request.expired
-                outcome = queue.run(request, instance, self.plane.aws, self.region)
+                outcome = queue.run(request, instance, self.host.aws, self.region)
                 done = time.time()
                 self._deliver(request, outcome)
                 with self.cond:

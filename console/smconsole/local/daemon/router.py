@@ -115,20 +115,21 @@ class Router:
         return None
 
     def _sagemaker(self, call: wire.Call, params: dict[str, Any]) -> Response | None:
-        sm = backends.sagemaker(call.region)
         arn = f"arn:aws:sagemaker:{call.region}:{backends.account_id()}"
-        if call.action == "CreateModel" and params.get("ModelName") in sm._models:
+        if call.action == "CreateModel" and backends.model(call.region, params.get("ModelName", "")):
             return _json_error("ValidationException", f'Cannot create already existing model '
                                f'"{arn}:model/{params["ModelName"].lower()}".')
         if (call.action == "CreateEndpointConfig"
-                and params.get("EndpointConfigName") in sm.endpoint_configs):
+                and backends.endpoint_config(call.region, params.get("EndpointConfigName", ""))):
             return _json_error(
                 "ValidationException", f'Cannot create already existing endpoint configuration '
                 f'"{arn}:endpoint-config/{params["EndpointConfigName"].lower()}".')
-        if call.action == "CreateEndpoint" and params.get("EndpointName") in sm.endpoints:
+        if call.action == "CreateEndpoint" and backends.endpoint(call.region,
+                                                              params.get("EndpointName", "")):
             return _json_error("ValidationException", f'Cannot create already existing endpoint '
                                f'"{arn}:endpoint/{params["EndpointName"].lower()}".')
-        if call.action == "DeleteEndpoint" and params.get("EndpointName") in sm.endpoints:
+        if call.action == "DeleteEndpoint" and backends.endpoint(call.region,
+                                                              params.get("EndpointName", "")):
             self.plane.endpoint_deleting(call.region, params["EndpointName"])
             return _json({})
         if call.action == "UpdateEndpoint":
@@ -180,13 +181,9 @@ class Router:
               and call.action == "DeregisterScalableTarget"):
             # AWS deletes a target's policies with it; moto leaves them behind.
             params = _loads(body)
-            backend = backends.autoscaling(call.region)
-            for key, policy in list(backend.policies.items()):
-                if (policy.service_namespace == params.get("ServiceNamespace")
-                        and policy.resource_id == params.get("ResourceId")
-                        and policy.scalable_dimension == params.get("ScalableDimension")):
-                    policy.delete_alarms(backends.account_id(), call.region)
-                    del backend.policies[key]
+            backends.delete_target_policies(call.region, params.get("ServiceNamespace", ""),
+                                            params.get("ResourceId", ""),
+                                            params.get("ScalableDimension", ""))
 
     # --- persistence ---------------------------------------------------------------------
     def _journal(self, call: wire.Call, environ: dict[str, Any], body: bytes) -> None:
