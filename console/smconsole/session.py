@@ -30,6 +30,13 @@ NOT_CONFIGURED_HINT = (
     "embedded local stack"
 )
 
+# boto3 reads its region from AWS_DEFAULT_REGION or the profile's `region` (AWS_REGION is
+# read by other SDKs and the Lambda runtime, not by boto3).
+NO_REGION_HINT = (
+    "no AWS region: pass --region, set AWS_DEFAULT_REGION, or set `region` in your profile "
+    "(`aws configure set region eu-west-1`)"
+)
+
 
 def is_mutating(operation_name: str) -> bool:
     if operation_name in _READ_OPERATIONS:
@@ -95,9 +102,7 @@ class AwsSession:
                 return found
             session = self._session()
             if not session.region_name:
-                raise errors.NotConfigured(
-                    "no AWS region: pass --region, set AWS_REGION, or set one in your profile"
-                )
+                raise errors.NotConfigured(NO_REGION_HINT)
             config = botocore.config.Config(
                 retries={"mode": self.retry_mode, "max_attempts": self.max_attempts},
                 max_pool_connections=self.pool_size,
@@ -167,7 +172,7 @@ def translate(exc: BaseException, operation: str = "") -> errors.SmconsoleError:
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return errors.NotConfigured(NOT_CONFIGURED_HINT)
     if isinstance(exc, botocore.exceptions.NoRegionError):
-        return errors.NotConfigured("no AWS region: pass --region or set AWS_REGION")
+        return errors.NotConfigured(NO_REGION_HINT)
     if isinstance(exc, (botocore.exceptions.EndpointConnectionError,
                         botocore.exceptions.ConnectionClosedError,
                         botocore.exceptions.ReadTimeoutError)):

@@ -87,6 +87,52 @@ def test_mistakes_are_located(tmp_path: Path, old: str, new: str, line: int, fie
     assert str(problem).startswith(f"{tmp_path / 'spec.yaml'}:{line}: {field}:")
 
 
+
+@pytest.mark.parametrize(("old", "new", "line", "field"), [
+    ("name: demo", 'name: "demo\\n"', 1, "name"),
+    ("  execution_role_arn: arn:aws:iam::123456789012:role/r",
+     '  execution_role_arn: "arn:aws:iam::123456789012:role/r\\n"', 5,
+     "model.execution_role_arn"),
+    ("  image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/c:latest",
+     '  image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/c:latest\\n"', 3, "model.image"),
+    ("  data: s3://my-bucket/models/model.tar.gz",
+     '  data: "s3://my-bucket/models/model.tar.gz\\n"', 4, "model.data"),
+    ("  instance_type: ml.m5.large", '  instance_type: "ml.m5.large\\n"', 7,
+     "variant.instance_type"),
+    ("  instance_type: ml.m5.large", '  name: "AllTraffic\\n"\n  instance_type: ml.m5.large', 7,
+     "variant.name"),
+    ("  output_path: s3://my-bucket/out",
+     '  output_path: s3://my-bucket/out\n  kms_key: "alias/k\\n"', 10, "async.kms_key"),
+])
+def test_a_trailing_newline_is_refused_here_not_by_the_api(
+        tmp_path: Path, old: str, new: str, line: int, field: str) -> None:
+    # Python's `$` also matches before a final newline; the patterns end in \\Z.
+    with pytest.raises(errors.SpecError) as caught:
+        load_deploy_spec(write(tmp_path, GOOD.replace(old, new)))
+    assert [(p.line, p.field) for p in caught.value.problems] == [(line, field)]
+
+
+def test_a_trailing_newline_in_a_policy_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("min_capacity: 0\nmax_capacity: 2\ntarget_tracking:\n"
+                    "  - {metric: ApproximateBacklogSizePerInstance, target: 5, name: \"p\\n\"}\n")
+    with pytest.raises(errors.SpecError) as caught:
+        load_scaling_spec(path)
+    assert [p.field for p in caught.value.problems] == ["target_tracking[0].name"]
+
+
+def test_the_no_region_hint_names_what_boto3_reads(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from smconsole.session import AwsSession
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(errors.NotConfigured) as caught:
+        AwsSession().client("sagemaker")
+    assert "AWS_DEFAULT_REGION" in str(caught.value) and "AWS_REGION," not in str(caught.value)
+    assert "--region" in str(caught.value) and "profile" in str(caught.value)
+
 def test_notifications_need_their_topics(tmp_path: Path) -> None:
     text = GOOD + ("  notifications:\n    success_topic: arn:aws:sns:us-east-1:123456789012:ok\n"
                    "    include_inference_response_in: [ERROR_NOTIFICATION_TOPIC]\n")

@@ -30,12 +30,12 @@ from smconsole.specs.located import LocatedYaml, load_yaml, sort_problems, valid
 
 INLINE_LIMIT = 128_000  # InvokeEndpointAsync's Body limit; larger payloads go through S3
 MAX_REQUESTS = 100_000
-ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
-INFERENCE_ID = re.compile(r"^\S[\x20-\x7e]{0,63}$")
+ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
+S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?\Z")
+INFERENCE_ID = re.compile(r"^\S[\x20-\x7e]{0,63}\Z")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-ASCII_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
-JSON_TYPES = re.compile(r"^application/(.+\+)?json(\s*;.*)?$", re.IGNORECASE)
+ASCII_PRINTABLE = re.compile(r"^[\x20-\x7e]*\Z")
+JSON_TYPES = re.compile(r"^application/(.+\+)?json(\s*;.*)?\Z", re.IGNORECASE)
 
 Scalar = str | int | float | bool
 
@@ -107,7 +107,7 @@ class RequestSpec(InvokeOptions):
         if value is None:
             return value
         for name, values in value.items():
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) or name == "i":
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name == "i":
                 raise ValueError(f"matrix variable {name!r}: use a plain identifier other than i")
             if not values:
                 raise ValueError(f"matrix variable {name!r} has no values")

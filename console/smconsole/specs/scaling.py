@@ -38,6 +38,7 @@ DEFAULT_STATISTIC: dict[str, Statistic] = {
     "InvocationsPerInstance": "Sum",
 }
 
+# pydantic checks `pattern` with Rust regex, whose `$` is the end of the text (no trailing \n).
 POLICY_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.:/-]{0,255}$"
 
 
