@@ -143,6 +143,26 @@ def test_unknown_placeholder(tmp_path: Path) -> None:
     assert problems(path) == [(3, "requests[0].body", "{{nope}} is not a matrix variable (nor i)")]
 
 
+
+def test_an_unknown_placeholder_is_listed_with_every_other_mistake(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+endpoint: e
+defaults:
+  request_ttl_seconds: 5
+requests:
+  - body: {a: "{{nope}}"}
+  - body: {}
+    colour: red
+  - s3: "s3://bucket/{{animal}}/{{gone}}.json"
+    matrix: {animal: [cat]}
+""")
+    assert problems(path) == [
+        (3, "defaults.request_ttl_seconds", "Input should be greater than or equal to 60"),
+        (5, "requests[0].body", "{{nope}} is not a matrix variable (nor i)"),
+        (7, "requests[1].colour", "unknown field"),
+        (8, "requests[2].s3", "{{gone}} is not a matrix variable (nor i)"),
+    ]
+
 def test_duplicate_inference_ids(tmp_path: Path) -> None:
     path = write(tmp_path, """\
 endpoint: e

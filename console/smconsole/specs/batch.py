@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -224,24 +226,73 @@ def resolve_file(value: str, base: Path) -> Path:
 def load_batch(path: str | Path) -> PlannedBatch:
     """Validate and expand a batch file; raise SpecError with every problem found."""
     located = load_yaml(path)
-    spec = validate_located(located, BatchSpec)
+    unknown = unknown_placeholders(located)
+    try:
+        spec = validate_located(located, BatchSpec)
+    except SpecError as exc:
+        # A file with several mistakes lists them all, placeholders included, in one go.
+        raise SpecError(sort_problems([*exc.problems, *unknown])) from None
+    if unknown:
+        raise SpecError(unknown)
     return plan(located, spec)
+
+
+def unknown_placeholders(located: LocatedYaml) -> list[SpecProblem]:
+    """`{{name}}`s that no entry's matrix defines, read from the raw document (so they are
+    reported together with every other mistake, before anything is expanded)."""
+    data = located.data
+    entries = data.get("requests") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return []
+    defaults = data.get("defaults")
+    inherited = defaults.get("custom_attributes") if isinstance(defaults, dict) else None
+    problems = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        matrix = entry.get("matrix")
+        known = {"i", *(matrix if isinstance(matrix, dict) else {})}
+        fields = {name: entry.get(name) for name in ("body", "file", "s3", "inference_id")}
+        fields["custom_attributes"] = entry.get("custom_attributes") or inherited
+        for name, value in fields.items():
+            missing = next((n for n in _placeholders(value) if n not in known), None)
+            if missing is not None:
+                problems.append(located.problem(
+                    ("requests", index, name),
+                    f"{{{{{missing}}}}} is not a matrix variable (nor i)"))
+    return problems
+
+
+def _placeholders(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield from PLACEHOLDER.findall(value)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _placeholders(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _placeholders(item)
 
 
 def plan(located: LocatedYaml, spec: BatchSpec) -> PlannedBatch:
     problems: list[SpecProblem] = []
     planned: list[PlannedRequest] = []
     base = located.folder
+    # Counted from the lengths before any combination is built: a 1e9 matrix is a few lines.
+    running = 0
+    for entry_index, entry in enumerate(spec.requests):
+        count = expansion(entry)
+        running += count
+        if count > MAX_REQUESTS or running > MAX_REQUESTS:
+            field = "matrix" if entry.matrix else "repeat"
+            message = (f"expands to {count:,} requests; at most {MAX_REQUESTS:,}"
+                       if count > MAX_REQUESTS else
+                       f"the batch expands past {MAX_REQUESTS:,} requests here "
+                       f"({running:,} so far)")
+            raise SpecError([located.problem(("requests", entry_index, field), message)])
     for entry_index, entry in enumerate(spec.requests):
         loc = ("requests", entry_index)
-        try:
-            bindings = _bindings(entry)
-        except ValueError as exc:
-            problems.append(located.problem((*loc, "matrix"), str(exc)))
-            continue
-        if len(planned) + len(bindings) > MAX_REQUESTS:
-            problems.append(located.problem(loc, f"the batch expands past {MAX_REQUESTS} requests"))
-            break
+        bindings = _bindings(entry)
         for copy, values in enumerate(bindings):
             try:
                 planned.append(_plan_one(spec, entry, values, copy, len(bindings), len(planned),
@@ -279,14 +330,16 @@ class _Located(Exception):
         self.message = message
 
 
+def expansion(entry: RequestSpec) -> int:
+    """How many requests an entry stands for (its matrix's combinations times `repeat`)."""
+    return math.prod(len(values) for values in (entry.matrix or {}).values()) * entry.repeat
+
+
 def _bindings(entry: RequestSpec) -> list[dict[str, Scalar]]:
     matrix = entry.matrix or {}
     names = list(matrix)
     combos = [dict(zip(names, combo, strict=True))
               for combo in itertools.product(*(matrix[n] for n in names))]
-    total = len(combos) * entry.repeat
-    if total > MAX_REQUESTS:
-        raise ValueError(f"expands to {total:,} requests; at most {MAX_REQUESTS:,}")
     return [dict(c) for c in combos for _ in range(entry.repeat)]
 
 

@@ -19,6 +19,12 @@ from smconsole.errors import SpecError, SpecProblem
 # The C loader is ~10x faster; both are "safe": no arbitrary Python objects from user files.
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# Bounds checked on the event stream, before any node is built: the composer recurses (a
+# deep file overflows the C stack), and an alias is one object that every later walk (pydantic,
+# placeholders, JSON) visits once per reference, so nine levels of nine aliases are a billion.
+MAX_DEPTH = 100
+MAX_VALUES = 2_000_000  # scalars and collections once every alias is expanded
+
 Loc = Sequence[str | int]
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -68,7 +74,9 @@ def load_yaml(path: str | Path) -> LocatedYaml:
 
 
 def parse_yaml(text: str, file: str = "<string>") -> LocatedYaml:
-    """Parse YAML text: one document, duplicate keys refused (PyYAML would keep the last)."""
+    """Parse YAML text: one document, duplicate keys refused (PyYAML would keep the last),
+    nesting and alias expansion bounded before anything is built."""
+    check_shape(text, file)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -96,6 +104,97 @@ def parse_yaml(text: str, file: str = "<string>") -> LocatedYaml:
     if duplicates:
         raise SpecError(duplicates)
     return located
+
+
+@dataclass
+class _Open:
+    """A collection being read from the event stream: where it is and what it holds so far."""
+
+    mapping: bool
+    size: int = 1
+    anchor: str | None = None
+    key: object = None  # the current key (mapping) or index (sequence) of the next child
+    expect_key: bool = True
+    count: int = 0
+
+
+def check_shape(text: str, file: str = "<string>") -> None:
+    """Refuse, at file:line: field, a document nested past MAX_DEPTH or whose aliases expand
+    it past MAX_VALUES. Reads parser events only (libyaml's parser keeps its own stack)."""
+    loader = _Loader(text)
+    stack: list[_Open] = []
+    sizes: dict[str, int] = {}  # anchor -> values it stands for
+    total = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                done = stack.pop()
+                if done.anchor:
+                    sizes[done.anchor] = done.size
+                _child_done(stack, done.size)
+                continue
+            if not isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent,
+                                      yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                continue
+            field = _format_field(_event_path(stack))
+            line = event.start_mark.line + 1
+            if isinstance(event, yaml.AliasEvent):
+                size = sizes.get(event.anchor, 1)
+                total += size
+                if total > MAX_VALUES:
+                    raise SpecError([SpecProblem(
+                        file, line, field,
+                        f"aliases expand the file past {MAX_VALUES:,} values (*{event.anchor} "
+                        f"alone stands for {size:,}); write the values out or use fewer aliases",
+                    )])
+                _child_done(stack, size)
+                continue
+            total += 1
+            if isinstance(event, yaml.ScalarEvent):
+                if event.anchor:
+                    sizes[event.anchor] = 1
+                if stack and stack[-1].mapping and stack[-1].expect_key:
+                    stack[-1].key = event.value
+                _child_done(stack, 1)
+                continue
+            if len(stack) >= MAX_DEPTH:
+                path = _event_path(stack)
+                short = _format_field(path[:6]) + ("…" if len(path) > 6 else "")
+                raise SpecError([SpecProblem(
+                    file, line, short, f"nested more than {MAX_DEPTH} levels deep")])
+            if stack and stack[-1].mapping and stack[-1].expect_key:
+                stack[-1].key = "?"  # a collection as a key: only its line is useful
+            stack.append(_Open(mapping=isinstance(event, yaml.MappingStartEvent),
+                               anchor=event.anchor))
+    except yaml.YAMLError:
+        return  # a syntax error: reported, located, by the real parse that follows
+    finally:
+        loader.dispose()
+
+
+def _event_path(stack: list[_Open]) -> list[str | int]:
+    path: list[str | int] = []
+    for frame in stack:
+        if frame.mapping:
+            if not frame.expect_key:
+                path.append(str(frame.key))
+        else:
+            path.append(frame.count)
+    return path
+
+
+def _child_done(stack: list[_Open], size: int) -> None:
+    if not stack:
+        return
+    parent = stack[-1]
+    parent.size += size
+    if parent.mapping:
+        parent.expect_key = not parent.expect_key
+    else:
+        parent.count += 1
 
 
 def problems_from_validation(
