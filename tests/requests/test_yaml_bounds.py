@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def refused_quickly(load, path: Path) -> errors.SpecProblem:  # noqa: ANN001 - any loader
+def refused_quickly(load: Callable[[Path], object], path: Path) -> errors.SpecProblem:
     started = time.monotonic()
     with pytest.raises(errors.SpecError) as caught:
         load(path)
