@@ -78,3 +78,21 @@ def test_connection_options_before_the_subcommand(capsys: pytest.CaptureFixture[
                                                   moto_url: str, demo_spec_path: Path) -> None:
     assert main(["--endpoint-url", moto_url, "deploy", str(demo_spec_path), "--dry-run"]) == 0
     assert capsys.readouterr().out.startswith("create endpoint smconsole-demo")
+
+
+def test_read_only_scale_and_deploy_say_read_only_and_change_nothing(
+        capsys: pytest.CaptureFixture[str], moto_url: str, demo_spec_path: Path) -> None:
+    cli(capsys, moto_url, "deploy", str(demo_spec_path), "--json")
+    code, out, err = cli(capsys, moto_url, "--read-only", "scale", "smconsole-demo",
+                         "--min", "1", "--max", "3")
+    assert code == 2, out + err
+    assert err == ("smconsole: read-only: scale smconsole-demo refused; nothing was changed\n")
+    assert "also failed" not in out + err and "rolled back" not in out + err
+    code, out, _ = cli(capsys, moto_url, "scale", "smconsole-demo", "--show")
+    assert "target: 0..2" in out
+    code, out, err = cli(capsys, moto_url, "--read-only", "deploy", str(demo_spec_path))
+    assert code == 2 and "read-only: deploy smconsole-demo refused" in err
+    # The dry run reads only: still allowed.
+    code, out, _ = cli(capsys, moto_url, "--read-only", "scale", "smconsole-demo",
+                       "--min", "1", "--max", "3", "--dry-run")
+    assert code == 0 and "0..2 -> 1..3" in out

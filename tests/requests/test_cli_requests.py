@@ -65,3 +65,42 @@ def test_progress_bar_off_a_terminal_prints_only_the_end() -> None:
     for done in range(11):
         bar(SubmitProgress("b-1", done, 10))
     assert stream.getvalue() == f"submit b-1 [{'#' * 30}] 10/10\n"
+
+
+def test_read_only_submit_refuses_before_the_ledger(
+    moto_session: AwsSession, moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from smconsole.ledger import Ledger
+
+    make_endpoint(moto_session, "demo", sns=False)
+    path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {inputs: a}\n"
+                                 "    repeat: 4\n")
+    for extra in ([], ["--again"], ["--resume"]):
+        assert main(["--read-only", "submit", str(path), *extra, "--endpoint-url", moto_url]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("smconsole: read-only: ") and err.count("\n") == 1
+    with Ledger() as ledger:
+        assert ledger.batches() == []
+    # Nothing was recorded, so the real submit is not taken for a duplicate.
+    assert main(["submit", str(path), "--json", "--endpoint-url", moto_url]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["pending"] == 4
+
+
+def test_read_only_service_refuses_submit_and_resend_before_the_ledger(
+    moto_session: AwsSession, moto_url: str, tmp_path: Path,
+) -> None:
+    from smconsole import errors
+    from smconsole.ledger import Ledger
+    from smconsole.services.requests import RequestService
+
+    make_endpoint(moto_session, "demo", sns=False)
+    path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {}\n")
+    with Ledger() as ledger:
+        service = RequestService(AwsSession.local(moto_url, read_only=True), ledger)
+        with pytest.raises(errors.ReadOnlyRefused, match="read-only: submit refused"):
+            service.submit(service.plan(path), again=True)
+        assert ledger.batches() == []
+        batch = RequestService(moto_session, ledger).submit(service.plan(path)).batch
+        with pytest.raises(errors.ReadOnlyRefused, match="read-only: re-send refused"):
+            service.resubmit(batch.batch_id, [0])
+        assert [b.batch_id for b in ledger.batches()] == [batch.batch_id]

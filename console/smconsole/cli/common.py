@@ -28,6 +28,14 @@ def session_from_args(args: argparse.Namespace) -> AwsSession:
     return session
 
 
+def refuse_if_read_only(session: AwsSession, action: str) -> None:
+    """Refuse a mutating command up front, before any call (or rollback) is planned."""
+    if session.read_only:
+        from smconsole import errors
+
+        raise errors.ReadOnlyRefused(f"read-only: {action} refused; nothing was changed")
+
+
 def _default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)

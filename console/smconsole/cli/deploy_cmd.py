@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from smconsole.cli.common import print_json, session_from_args
+from smconsole.cli.common import print_json, refuse_if_read_only, session_from_args
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from smconsole.specs.deploy import load_deploy_spec
 
     spec = load_deploy_spec(args.spec)  # validated before any call
-    service = DeployService(session_from_args(args))
+    session = session_from_args(args)
+    service = DeployService(session)
     plan = service.plan(spec)
     if args.dry_run:
         if args.json:
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.json:
         print("\n".join(plan.diff_lines()))
+    refuse_if_read_only(session, f"deploy {spec.name}")
     progress = None if args.json else (lambda p: print(p.line(), file=sys.stderr, flush=True))
     result = service.deploy(plan, progress, timeout=args.timeout)
     cleanup = None

@@ -9,7 +9,7 @@ import time
 from typing import Any, TextIO
 
 from smconsole import errors
-from smconsole.cli.common import print_json, session_from_args
+from smconsole.cli.common import print_json, refuse_if_read_only, session_from_args
 from smconsole.models.requests import Outcome, Status, SubmitProgress
 
 
@@ -95,6 +95,7 @@ def run_submit(args: argparse.Namespace) -> int:
         raise errors.SmconsoleError("submit: give a batch file (or --resume)")
     planned = RequestService.plan(args.file) if args.file else None  # validates before AWS
     session = session_from_args(args)
+    refuse_if_read_only(session, "resume" if args.resume else "submit")
     with _ledger() as ledger:
         service = RequestService(session, ledger, concurrency=args.concurrency)
         progress = None if args.json else ProgressBar()

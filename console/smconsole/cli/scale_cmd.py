@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from smconsole.cli.common import print_json, session_from_args
+from smconsole.cli.common import print_json, refuse_if_read_only, session_from_args
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         if lo is not None and hi is not None:
             check_bounds(lo, hi)  # before any call: a bad edit changes nothing
         spec = spec.model_copy(update=bounds)  # bounds re-checked against the target in plan
-    service = AutoscalingService(session_from_args(args))
+    session = session_from_args(args)
+    service = AutoscalingService(session)
     if args.show:
         state = service.describe(args.endpoint, args.variant)
         print_json(state) if args.json else print("\n".join(describe_lines(state)))
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("\n".join(plan.diff_lines() + [f"! {w}" for w in plan.warnings]))
         return 0
+    refuse_if_read_only(session, f"scale {args.endpoint}")
     result = service.apply(plan)
     if args.json:
         print_json({"diff": plan.diff_lines(), "warnings": plan.warnings,

@@ -106,6 +106,7 @@ class RequestService:
     def submit(self, planned: PlannedBatch, *, again: bool = False,
                progress: Progress | None = None) -> SubmitResult:
         """Record the batch, then send it. Refuses a batch sent before unless `again`."""
+        self._refuse_if_read_only("submit")
         earlier = self.earlier(planned)
         if earlier and not again:
             raise DuplicateBatch(planned, earlier)
@@ -116,6 +117,7 @@ class RequestService:
     def resubmit(self, batch_id: str, indexes: list[int],
                  progress: Progress | None = None) -> SubmitResult:
         """Send copies of some requests of a batch (e.g. its failures) as a new batch."""
+        self._refuse_if_read_only("re-send")
         batch = self.ledger.copy_requests(batch_id, indexes, origin=f"resubmit of {batch_id}")
         return self.send(batch.batch_id, progress=progress)
 
@@ -132,6 +134,7 @@ class RequestService:
     def resume(self, batch_id: str | None = None,
                progress: Progress | None = None) -> list[SubmitResult]:
         """Send what a stopped submitter left queued or half-sent (one batch, or all)."""
+        self._refuse_if_read_only("resume")
         ids = [batch_id] if batch_id else [b.batch_id for b in self.ledger.unfinished_batches()]
         return [self.send(i, progress=progress) for i in ids]
 
@@ -159,6 +162,12 @@ class RequestService:
                 raise
         final = self.ledger.batch(batch_id)
         return SubmitResult(final, sent, rejected, final.unsent)
+
+    def _refuse_if_read_only(self, action: str) -> None:
+        # Before the ledger is touched: every invoke would be refused, and a batch of failed
+        # requests left behind would make the real submit later look like a duplicate.
+        if self.session.read_only:
+            raise errors.ReadOnlyRefused(f"read-only: {action} refused; nothing was recorded or sent")
 
     def _send_one(self, item: Submission) -> str:
         attempt = 0
