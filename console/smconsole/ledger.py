@@ -409,6 +409,15 @@ class Ledger:
             )
             return cursor.rowcount > 0
 
+    def clear(self) -> int:
+        """Forget every batch and request (and the watcher's queue); the number of batches."""
+        with self._tx() as db:
+            count = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+            db.execute("DELETE FROM requests")
+            db.execute("DELETE FROM batches")
+            db.execute("DELETE FROM meta WHERE key != 'schema'")
+        return int(count)
+
     # -- small key/value state (the watcher's queue) ---------------------------------------
 
     def get_meta(self, key: str) -> str | None:

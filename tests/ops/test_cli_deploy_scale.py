@@ -96,3 +96,39 @@ def test_read_only_scale_and_deploy_say_read_only_and_change_nothing(
     code, out, _ = cli(capsys, moto_url, "--read-only", "scale", "smconsole-demo",
                        "--min", "1", "--max", "3", "--dry-run")
     assert code == 0 and "0..2 -> 1..3" in out
+
+
+def test_delete_an_endpoint_with_or_without_its_config_and_model(
+        capsys: pytest.CaptureFixture[str], moto_url: str, moto_session: AwsSession,
+        demo_spec_path: Path) -> None:
+    sm = moto_session.client("sagemaker")
+    cli(capsys, moto_url, "deploy", str(demo_spec_path), "--json")
+    config = sm.describe_endpoint(EndpointName="smconsole-demo")["EndpointConfigName"]
+    # Not on a terminal and no --yes: nothing is deleted.
+    code, _, err = cli(capsys, moto_url, "delete", "smconsole-demo")
+    assert code == 2 and "pass --yes" in err
+    assert sm.describe_endpoint(EndpointName="smconsole-demo")["EndpointName"]
+    code, out, err = cli(capsys, moto_url, "--read-only", "delete", "smconsole-demo", "--yes")
+    assert code == 2 and err.startswith("smconsole: read-only: delete smconsole-demo refused")
+
+    code, out, err = cli(capsys, moto_url, "delete", "smconsole-demo", "--all", "--yes",
+                         "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert sorted((r["kind"], r["name"]) for r in answer["deleted"]) == sorted(
+        [("endpoint", "smconsole-demo"), ("endpoint-config", config), ("model", config)])
+    assert answer["failed"] == [] and answer["kept"] == []
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sm.list_models()["Models"] == []
+    targets = moto_session.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert targets == []
+
+    cli(capsys, moto_url, "deploy", str(demo_spec_path), "--json")
+    code, out, _ = cli(capsys, moto_url, "delete", "smconsole-demo", "--yes")
+    assert code == 0 and out.splitlines()[0] == "deleted endpoint smconsole-demo"
+    assert "kept endpoint-config" in out
+    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 1
+    code, _, err = cli(capsys, moto_url, "delete", "smconsole-demo", "--yes")
+    assert code == 2 and err.count("\n") == 1 and "smconsole-demo" in err

@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "smconsole.cli.requests_cmd",
     "smconsole.cli.scale_cmd",
     "smconsole.cli.deploy_cmd",
+    "smconsole.cli.delete_cmd",
     "smconsole.cli.container_cmd",
 )
 

@@ -9,15 +9,22 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from smconsole import locations
 from smconsole.session import AwsSession
 
 
 def session_from_args(args: argparse.Namespace) -> AwsSession:
     """The session the options describe; --local starts (or reuses) the embedded stack."""
     if getattr(args, "local", False):
-        from smconsole.local.control import ensure_running
+        from smconsole.local import control
 
-        url = ensure_running()
+        if control.running() is None:
+            # Starting takes seconds and brings back a stack someone may have stopped on
+            # purpose: say so rather than seem to hang.
+            print(f"smconsole: the local stack is not running; starting it "
+                  f"({locations.local_stack_dir()}; `smconsole local stop` stops it)",
+                  file=sys.stderr, flush=True)
+        url = control.ensure_running()
         return AwsSession.local(url, read_only=args.read_only)
     session = AwsSession(
         profile=args.profile, region=args.region, endpoint_url=args.endpoint_url,
