@@ -23,6 +23,12 @@ def config_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
 
 
+def cache_dir() -> Path:
+    """Things smconsole can fetch again (the Pricing API's prices): $SMCONSOLE_CACHE_DIR or XDG."""
+    override = os.environ.get("SMCONSOLE_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
 def local_stack_dir() -> Path:
     """The embedded local stack's state: one folder the user can delete."""
     override = os.environ.get("SMCONSOLE_LOCAL_DIR")

@@ -94,14 +94,16 @@ class AwsSession:
         with self._lock:
             return self._session().region_name or ""
 
-    def client(self, service: str) -> Any:
-        """A shared client for `service`; clients are thread-safe once built."""
+    def client(self, service: str, *, region: str | None = None) -> Any:
+        """A shared client for `service` (in `region` when given: the Pricing API lives in
+        us-east-1 whatever the session's region); clients are thread-safe once built."""
+        key = service if region is None else f"{service}@{region}"
         with self._lock:
-            found = self._clients.get(service)
+            found = self._clients.get(key)
             if found is not None:
                 return found
             session = self._session()
-            if not session.region_name:
+            if not (region or session.region_name):
                 raise errors.NotConfigured(NO_REGION_HINT)
             config = botocore.config.Config(
                 retries={"mode": self.retry_mode, "max_attempts": self.max_attempts},
@@ -111,10 +113,11 @@ class AwsSession:
                 connect_timeout=5,
                 read_timeout=60,
             )
-            made = session.client(service, endpoint_url=self.endpoint_url, config=config)
+            made = session.client(service, endpoint_url=self.endpoint_url, config=config,
+                                  region_name=region)
             if self.read_only:
                 made.meta.events.register("before-call", _refuse_mutations)
-            self._clients[service] = made
+            self._clients[key] = made
             return made
 
     def check_credentials(self) -> None:
