@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "smconsole.cli.deploy_cmd",
     "smconsole.cli.delete_cmd",
     "smconsole.cli.container_cmd",
+    "smconsole.cli.cost_cmd",
 )
 
 

@@ -39,7 +39,8 @@ class ScalingRecord:
             self._items = json.loads(path.read_text())
 
     def add(self, resource_id: str, description: str, cause: str, *,
-            region: str = "us-east-1") -> dict[str, Any]:
+            region: str = "us-east-1", in_progress: bool = False) -> dict[str, Any]:
+        """`in_progress`: a scale-out, Successful (with its EndTime) once `finish` is called."""
         now = time.time()
         item = {
             "ActivityId": str(uuid.uuid4()), "ServiceNamespace": "sagemaker",
@@ -48,13 +49,28 @@ class ScalingRecord:
             "StatusCode": "Successful", "StatusMessage": "Successfully set desired instance count.",
             "_region": region,
         }
+        if in_progress:
+            del item["EndTime"]
+            item.update(StatusCode="InProgress", StatusMessage="Waiting for the instances.")
         with self._lock:
             self._items.append(item)
             self._items = self._items[-1000:]
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._items))
-            tmp.replace(self.path)
+            self._save()
         return item
+
+    def finish(self, activity_id: str) -> None:
+        """The activity's instances serve: as AWS does, it ends now."""
+        with self._lock:
+            for item in self._items:
+                if item["ActivityId"] == activity_id and item["StatusCode"] == "InProgress":
+                    item.update(EndTime=time.time(), StatusCode="Successful",
+                                StatusMessage="Successfully set desired instance count.")
+                    self._save()
+
+    def _save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._items))
+        tmp.replace(self.path)
 
     def describe(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -82,6 +98,7 @@ class Autoscaler:
         self._last_in: dict[str, float] = {}
         self._last_out: dict[str, float] = {}
         self._policy_fired: dict[str, float] = {}
+        self._scaling_out: dict[str, tuple[str, int]] = {}  # resource -> (activity, count)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autoscaler", daemon=True)
@@ -116,6 +133,7 @@ class Autoscaler:
 
     def _scale(self, runtime: EndpointRuntime, variant: str, current: int) -> None:
         resource = f"endpoint/{runtime.name}/variant/{variant}"
+        self._fulfil(runtime, variant, resource)
         backend = backends.autoscaling(runtime.region)
         target = backend.targets.get(DIMENSION, {}).get(resource)
         if target is None:
@@ -163,12 +181,27 @@ class Autoscaler:
             return
         (self._last_out if clamped > current else self._last_in)[resource] = now
         runtime.set_desired(variant, clamped)
-        self.record.add(
+        item = self.record.add(
             resource, f"Setting desired instance count to {clamped}.",
             "At " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)) + " "
             + ("; ".join(causes) or "a scaling decision") + f", changing the desired "
             f"capacity from {current} to {clamped}.", region=runtime.region,
+            in_progress=clamped > current,
         )
+        previous = self._scaling_out.pop(resource, None)
+        if previous is not None:
+            self.record.finish(previous[0])  # superseded: its own wait is over
+        if clamped > current:
+            self._scaling_out[resource] = (item["ActivityId"], clamped)
+        self._fulfil(runtime, variant, resource)
+
+    def _fulfil(self, runtime: EndpointRuntime, variant: str, resource: str) -> None:
+        """A scale-out ends when its instances answer /ping (the cold start a client sees)."""
+        pending = self._scaling_out.get(resource)
+        held = runtime.variants.get(variant)
+        if pending is not None and (held is None or len(held.healthy()) >= pending[1]):
+            self._scaling_out.pop(resource, None)
+            self.record.finish(pending[0])
 
     def _track(self, policy: Any, current: int, metrics: dict[str, float],
                runtime: EndpointRuntime) -> tuple[int, str, float] | None:
