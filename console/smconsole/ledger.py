@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_status ON requests (status);
 CREATE INDEX IF NOT EXISTS requests_inference ON requests (inference_id);
+CREATE INDEX IF NOT EXISTS requests_detected ON requests (detected_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -309,6 +310,19 @@ class Ledger:
         rows = [r for r in self.requests(statuses=[Status.PENDING])
                 if batch_ids is None or r.batch_id in batch_ids]
         return rows
+
+    def finished_since(self, since: float,
+                       batch_ids: Sequence[str] | None = None) -> list[AsyncRequest]:
+        """Requests recorded finished (by any process) with `detected_at` >= `since`, in the
+        order they were detected."""
+        where = ["status IN (?, ?)", "detected_at >= ?"]
+        params: list[Any] = [Status.SUCCEEDED.value, Status.FAILED.value, since]
+        if batch_ids is not None:
+            where.append(f"batch_id IN ({','.join('?' * len(batch_ids))})")
+            params.extend(batch_ids)
+        rows = self._query(f"SELECT {_PUBLIC} FROM requests WHERE {' AND '.join(where)}"
+                           " ORDER BY detected_at, batch_id, idx", params)
+        return [_request(row) for row in rows]
 
     def request(self, batch_id: str, index: int) -> AsyncRequest:
         rows = self._query(f"SELECT {_PUBLIC} FROM requests WHERE batch_id = ? AND idx = ?",

@@ -104,3 +104,4 @@ def test_read_only_service_refuses_submit_and_resend_before_the_ledger(
         with pytest.raises(errors.ReadOnlyRefused, match="read-only: re-send refused"):
             service.resubmit(batch.batch_id, [0])
         assert [b.batch_id for b in ledger.batches()] == [batch.batch_id]
+

@@ -103,3 +103,35 @@ def test_another_process_sees_committed_rows(ledger: Ledger, tmp_path: Path) -> 
                          check=True).stdout
     assert "'submitting': 1" in out
     assert ledger.request(batch.batch_id, 1).status is Status.SUBMITTING
+
+
+def test_result_feed_reports_what_any_connection_recorded_once_and_late_commits_too(
+        ledger: Ledger, tmp_path: Path) -> None:
+    from smconsole.services.outputs import ResultFeed
+
+    batch = ledger.create_batch(planned(tmp_path, 4)).batch_id
+    other = ledger.create_batch(planned(tmp_path / "o", 1)).batch_id
+    for i in range(4):
+        ledger.mark_submitting(batch, i)
+        ledger.mark_pending(batch, i, output_location=f"s3://b/{i}", failure_location=None,
+                            submitted_at=100.0)
+
+    def finish(by: Ledger, i: int, at: float) -> None:
+        assert by.mark_finished(batch, i, Status.SUCCEEDED, location=f"s3://b/{i}",
+                                finished_at=at, detected_at=at)
+
+    finish(ledger, 0, 150.0)  # before the watch began: someone else's to report
+    feed = ResultFeed(ledger, [batch], since=200.0)
+    assert feed.new() == []
+    with Ledger(ledger.path) as console:  # another process's connection
+        finish(console, 1, 210.0)
+        assert [r.index for r in feed.new()] == [1]
+        finish(console, 2, 300.0)
+        assert [r.index for r in feed.new()] == [2]
+        # Stamped before the last one seen, committed after it: still reported.
+        finish(console, 3, 250.0)
+    ledger.mark_rejected(other, 0, "refused")  # not one of the watched batches
+    assert [r.index for r in feed.new()] == [3]
+    assert feed.new() == []
+    everything = ResultFeed(ledger, [batch])
+    assert [r.index for r in everything.new()] == [0, 1, 3, 2]

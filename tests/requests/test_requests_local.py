@@ -217,6 +217,40 @@ requests:
     assert OutputWatcher(local_stack.session(), ledger).queue() is None
 
 
+
+def test_submit_wait_prints_every_result_while_a_console_watches_the_same_ledger(
+    local_stack: LocalStack, sns_endpoint: dict[str, Any], ledger: Ledger, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The issue's race: a console's watcher and `submit --wait` read one SQS queue (one per
+    ledger), so each notification reaches only one of them; every result is printed anyway."""
+    import threading
+
+    path = write_batch(tmp_path / "race", f"""\
+endpoint: {sns_endpoint['endpoint']}
+requests:
+  - body: {{inputs: "raced {{{{i}}}}"}}
+    repeat: 12
+""")
+    stop = threading.Event()
+    taken: list[int] = []
+    console = OutputWatcher(local_stack.session(), Ledger(ledger.path), tick=0.2, sqs_wait=1)
+    thread = threading.Thread(target=console.run, kwargs={
+        "on_outcomes": lambda found: taken.extend(o.index for o in found), "stop": stop})
+    thread.start()
+    try:
+        code = main(["submit", str(path), "--wait", "--tick", "0.5",
+                     "--endpoint-url", local_stack.url])
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    out = capsys.readouterr().out.splitlines()
+    printed = sorted(int(line.split()[1].rsplit("/", 1)[1]) for line in out
+                     if line.startswith("succeeded"))
+    assert code == 0 and printed == list(range(12)), out
+    assert out[-1].endswith("(12 succeeded)")
+    assert taken, "the console's watcher took no notification: the race did not happen"
+
 async def test_requests_screen_with_real_services(
     local_stack: LocalStack, s3_endpoint: dict[str, Any], ledger: Ledger, tmp_path: Path,
 ) -> None:

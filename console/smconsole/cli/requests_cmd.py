@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from smconsole import errors
 from smconsole.cli.common import print_json, refuse_if_read_only, session_from_args
-from smconsole.models.requests import Outcome, Status, SubmitProgress
+from smconsole.models.requests import Status, SubmitProgress
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -144,31 +144,42 @@ def _batch_summary(ledger: Any, batch_id: str) -> dict[str, Any]:
 
 
 def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, mode: str,
-           *, quiet: bool = False, as_json: bool = False, once: bool = False) -> None:
-    from smconsole.services.outputs import OutputWatcher, result_record
+           *, quiet: bool = False, as_json: bool = False, once: bool = False,
+           since: float | None = None) -> None:
+    """Watch until the batches are done, printing one line per result. Lines come from the
+    ledger, not from what this watcher itself found: a console (or another script) watching
+    the same ledger may take a notification first, and its result is printed all the same."""
+    from smconsole.services.outputs import (
+        OutputWatcher,
+        ResultFeed,
+        result_location,
+        result_record,
+    )
 
     watcher = OutputWatcher(session, ledger, tick=tick, mode=mode)  # type: ignore[arg-type]
+    feed = ResultFeed(ledger, batch_ids, since=since)
 
-    def report(outcomes: list[Outcome]) -> None:
-        for outcome in outcomes:
+    def report() -> None:
+        for request in feed.new():
             if as_json:
-                print(json.dumps(result_record(ledger.request(outcome.batch_id, outcome.index))),
-                      flush=True)
+                print(json.dumps(result_record(request)), flush=True)
             elif not quiet:
-                latency = ledger.request(outcome.batch_id, outcome.index).latency
-                took = f" in {latency:.1f}s" if latency is not None else ""
-                where = outcome.location or ""
-                why = f": {outcome.error}" if outcome.error else ""
-                print(f"{outcome.status.value:9} {outcome.batch_id}/{outcome.index} "
-                      f"{where}{took}{why}", file=sys.stderr if quiet else sys.stdout, flush=True)
+                took = f" in {request.latency:.1f}s" if request.latency is not None else ""
+                why = f": {request.error}" if request.error else ""
+                print(f"{request.status.value:9} {request.batch_id}/{request.index} "
+                      f"{result_location(request) or ''}{took}{why}", flush=True)
 
     if once:
-        report(watcher.poll(batch_ids))
+        watcher.poll(batch_ids)
+        report()
         return
     pending = len(ledger.pending(batch_ids))
     if not quiet and not as_json:
         print(f"watching {pending} pending request(s); Ctrl-C stops", file=sys.stderr)
-    watcher.run(report, batch_ids=batch_ids, until_done=True)
+    try:
+        watcher.run(batch_ids=batch_ids, until_done=True, on_tick=report)
+    finally:
+        report()
 
 
 def run_watch(args: argparse.Namespace) -> int:
@@ -182,8 +193,9 @@ def run_watch(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 0
         batch_ids = [ledger.batch(args.batch).batch_id] if args.batch else None
+        # Results recorded before this watch began were reported by whoever watched then.
         _watch(session, ledger, batch_ids, args.tick, args.mode, as_json=args.json,
-               once=args.once)
+               once=args.once, since=time.time())
         summaries = [_batch_summary(ledger, b) for b in batch_ids] if batch_ids else []
     return 1 if any(s["counts"].get("failed") for s in summaries) else 0
 

@@ -169,9 +169,12 @@ class OutputWatcher:
     def run(
         self, on_outcomes: Callable[[list[Outcome]], None] | None = None, *,
         stop: threading.Event | None = None, batch_ids: Sequence[str] | None = None,
-        until_done: bool = False,
+        until_done: bool = False, on_tick: Callable[[], None] | None = None,
     ) -> None:
-        """Poll until `stop` is set (or, with `until_done`, until nothing is pending)."""
+        """Poll until `stop` is set (or, with `until_done`, until nothing is pending).
+
+        `on_outcomes` gets what this watcher found; `on_tick` runs after every poll (to read
+        what other watchers of the same ledger found, see ResultFeed)."""
         stop = stop or threading.Event()
         sleep = self._sleep or stop.wait
         try:
@@ -180,6 +183,8 @@ class OutputWatcher:
                 outcomes = self.poll(batch_ids)
                 if outcomes and on_outcomes:
                     on_outcomes(outcomes)
+                if on_tick:
+                    on_tick()
                 if until_done and not self._outstanding(batch_ids):
                     return
                 if self._queue is None or not self.ledger.pending(batch_ids):
@@ -516,6 +521,40 @@ class OutputWatcher:
                 write(json.dumps(line) + "\n")
                 count += 1
         return count
+
+
+class ResultFeed:
+    """Finished requests as the ledger records them, each once, whichever process found it.
+
+    Watchers of one ledger share one SQS queue (a queue per process would mean a queue and two
+    subscriptions per console or script, left behind by every crash), so a notification goes to
+    whichever receives it first. The ledger is where every watcher writes what it found: read
+    from there, a waiting submitter reports every result though a console took the message.
+    """
+
+    # A row is stamped when detected and committed a moment later: look back this far so a
+    # slow commit is not skipped, and remember what was reported so nothing comes twice.
+    LOOK_BACK_S = 120.0
+
+    def __init__(self, ledger: Ledger, batch_ids: Sequence[str] | None = None, *,
+                 since: float | None = None) -> None:
+        """`since`: report what was detected from then on (None: everything of the batches)."""
+        self.ledger = ledger
+        self.batch_ids = list(batch_ids) if batch_ids is not None else None
+        self._mark = float("-inf") if since is None else since
+        self._floor = self._mark
+        self._seen: set[tuple[str, int]] = set()
+
+    def new(self) -> list[AsyncRequest]:
+        """Finished requests not reported yet, in the order they were detected."""
+        rows = self.ledger.finished_since(max(self._floor, self._mark - self.LOOK_BACK_S),
+                                          self.batch_ids)
+        fresh = [r for r in rows if (r.batch_id, r.index) not in self._seen]
+        self._seen.update((r.batch_id, r.index) for r in fresh)
+        stamps = [r.detected_at for r in rows if r.detected_at is not None]
+        if stamps:
+            self._mark = max(self._mark, max(stamps))
+        return fresh
 
 
 def result_location(request: AsyncRequest) -> str | None:
