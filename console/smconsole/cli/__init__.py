@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -65,9 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from smconsole.cli.tui_cmd import run_tui
 
             return run_tui(args)
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader gone (`| head`) shows up here
+        return code
     except errors.SmconsoleError as exc:
         print(f"smconsole: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `smconsole ... | head -3`: the reader has what it wanted. Point stdout at /dev/null
+        # so the interpreter's own flush at exit cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from smconsole.cli.common import print_json, refuse_if_read_only, session_from_args
+from smconsole.cli.progress import StatusLine
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -39,8 +40,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print("\n".join(plan.diff_lines()))
     refuse_if_read_only(session, f"deploy {spec.name}")
-    progress = None if args.json else (lambda p: print(p.line(), file=sys.stderr, flush=True))
-    result = service.deploy(plan, progress, timeout=args.timeout)
+    status = StatusLine(sys.stderr)
+    progress = None if args.json else (
+        lambda p: status(p.line(), says=(p.stage, p.status, p.message)))
+    try:
+        result = service.deploy(plan, progress, timeout=args.timeout)
+    finally:
+        status.end()
     cleanup = None
     if not result.ok and args.cleanup_on_failure and result.created:
         cleanup = service.cleanup(result.created)
