@@ -28,13 +28,16 @@ class OneLineFormatter(logging.Formatter):
 
 
 class SkipHealthChecks(logging.Filter):
-    """SageMaker pings every few seconds; successful pings would drown the access log."""
+    """SageMaker pings every few seconds; successful pings would drown the access log.
+
+    uvicorn's lines for /invocations go too: the hot route writes its own, with the inference id.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        return not (
-            isinstance(args, tuple) and len(args) >= 5 and args[2] == "/ping" and args[4] == 200
-        )
+        if not (isinstance(args, tuple) and len(args) >= 5):
+            return True
+        return not ((args[2] == "/ping" and args[4] == 200) or args[2] == "/invocations")
 
 
 def configure_logging() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -27,8 +28,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("container.server")
+# One line per invocation, carrying the inference id SageMaker sent, so a request can be found
+# in the logs by its id (uvicorn's own access line has no headers and is skipped for this path).
+access_log = logging.getLogger("container.access")
 
 CUSTOM_ATTRIBUTES = b"x-amzn-sagemaker-custom-attributes"
+INFERENCE_ID = b"x-amzn-sagemaker-inference-id"
 # Bodies above this are parsed off the event loop so a 1 GB async payload cannot stall /ping.
 PARSE_INLINE_LIMIT = 256 * 1024
 _JSON = (b"content-type", b"application/json")
@@ -62,6 +67,7 @@ class HotRoutes:
         if scope["path"] == "/ping":
             await self._ping(send, head=method == "HEAD")
             return
+        started = time.perf_counter()
         self.state.in_flight += 1
         try:
             status, body, extra = await self._invoke(scope, receive)
@@ -75,6 +81,8 @@ class HotRoutes:
         finally:
             self.state.in_flight -= 1
         await _answer(send, status, body, _headers(scope, extra))
+        if self.settings.access_log:
+            _log_invocation(scope, status, time.perf_counter() - started)
 
     async def _ping(self, send: Send, head: bool) -> None:
         state = self.state
@@ -107,6 +115,14 @@ class HotRoutes:
         except PredictionError as exc:
             raise ApiError(500, "model_error", str(exc)) from None
         return 200, dumps(handler.encode(parsed, outputs)), {}
+
+
+def _log_invocation(scope: Scope, status: int, seconds: float) -> None:
+    client = scope.get("client")
+    caller = f"{client[0]}:{client[1]}" if client else "-"
+    inference_id = (_header(scope, INFERENCE_ID) or "-")[:128]
+    access_log.info('%s - "POST /invocations HTTP/%s" %d %.1fms inference-id=%s', caller,
+                    scope.get("http_version", "1.1"), status, seconds * 1000, inference_id)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

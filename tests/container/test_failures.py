@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -69,3 +70,29 @@ def test_short_inputs_on_the_failing_model_still_work(failing: Server) -> None:
     response = httpx.post(f"{failing.url}/invocations", json=GOOD, timeout=60)
     assert response.status_code == 200
     assert response.json()["summary"]
+
+
+def test_each_invocation_is_logged_once_with_its_inference_id(
+    failing: Server, tiny_models: ModuleType
+) -> None:
+    # The request timeline finds a request's container lines by the id SageMaker forwards.
+    for inference_id, text in (("ok-id-1", GOOD["text"]), ("bad-id-2", tiny_models.FAILING_TEXT)):
+        httpx.post(f"{failing.url}/invocations", json={**GOOD, "text": text},
+                   headers={"X-Amzn-SageMaker-Inference-Id": inference_id}, timeout=60)
+
+    def lines_for(inference_id: str) -> list[str]:
+        return [line for line in failing.log().splitlines()
+                if f"inference-id={inference_id}" in line]
+
+    # The line is written just after the answer is sent: poll the other process's log briefly.
+    deadline = time.monotonic() + 10
+    while not (lines_for("ok-id-1") and lines_for("bad-id-2")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    ok, bad = lines_for("ok-id-1"), lines_for("bad-id-2")
+    assert len(ok) == 1 and len(bad) == 1, failing.log()[-2000:]
+    assert '"POST /invocations HTTP/1.1" 200 ' in ok[0]
+    assert '"POST /invocations HTTP/1.1" 500 ' in bad[0]
+    assert "ms inference-id=" in ok[0]
+    # uvicorn's own line (no id) is no longer written for this path: one line per request.
+    assert not [line for line in failing.log().splitlines()
+                if '"POST /invocations HTTP/1.1"' in line and "inference-id=" not in line]
