@@ -70,6 +70,19 @@ CREATE INDEX IF NOT EXISTS requests_status ON requests (status);
 CREATE INDEX IF NOT EXISTS requests_inference ON requests (inference_id);
 CREATE INDEX IF NOT EXISTS requests_detected ON requests (detected_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS copies (
+    batch_id     TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    source_batch TEXT NOT NULL,
+    source_idx   INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, idx)
+);
+CREATE INDEX IF NOT EXISTS copies_source ON copies (source_batch, source_idx);
+CREATE TABLE IF NOT EXISTS notifications (
+    inference_id TEXT PRIMARY KEY,
+    received_at  REAL NOT NULL,
+    message      TEXT NOT NULL
+);
 """
 
 _PUBLIC = (
@@ -189,8 +202,10 @@ class Ledger:
             )
         return self.batch(batch_id)
 
-    def copy_requests(self, batch_id: str, indexes: Iterable[int], *, origin: str) -> Batch:
-        """A new batch holding copies of some requests (e.g. the failed ones), queued again."""
+    def copy_requests(self, batch_id: str, indexes: Iterable[int], *, origin: str,
+                      endpoint: str | None = None) -> Batch:
+        """A new batch holding copies of some requests (e.g. the failed ones), queued again,
+        each linked to its original (`copies_of`); `endpoint` sends the copies elsewhere."""
         source = self.batch(batch_id)
         wanted = sorted(set(indexes))
         if not wanted:
@@ -207,16 +222,18 @@ class Ledger:
             new_id = self._new_batch_id(db, batch_meta["name"], content_hash)
             db.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new_id, source.file, batch_meta["name"], source.endpoint, content_hash,
-                 batch_meta["input_prefix"], now, len(rows), origin),
+                (new_id, source.file, batch_meta["name"], endpoint or source.endpoint,
+                 content_hash, batch_meta["input_prefix"], now, len(rows), origin),
             )
+            db.executemany("INSERT INTO copies VALUES (?, ?, ?, ?)",
+                           [(new_id, n, batch_id, row["idx"]) for n, row in enumerate(rows)])
             db.executemany(
                 "INSERT INTO requests (batch_id, idx, inference_id, endpoint, source, source_ref,"
                 " body, size, sha256, content_type, accept, custom_attributes,"
                 " invocation_timeout, request_ttl, filename, status, queued_at, input_location)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (new_id, n, f"{new_id}-{n:06d}", row["endpoint"], row["source"],
+                    (new_id, n, f"{new_id}-{n:06d}", endpoint or row["endpoint"], row["source"],
                      row["source_ref"], row["body"], row["size"], row["sha256"],
                      row["content_type"], row["accept"], row["custom_attributes"],
                      row["invocation_timeout"], row["request_ttl"], filename_for(n),
@@ -227,6 +244,20 @@ class Ledger:
                 ],
             )
         return self.batch(new_id)
+
+    def copies_of(self, batch_id: str) -> dict[int, list[tuple[str, int]]]:
+        """Each request of a batch that was copied: index -> [(copy's batch, copy's index)]."""
+        found: dict[int, list[tuple[str, int]]] = {}
+        for row in self._query("SELECT source_idx, batch_id, idx FROM copies"
+                               " WHERE source_batch = ? ORDER BY source_idx", (batch_id,)):
+            found.setdefault(row[0], []).append((row[1], row[2]))
+        return found
+
+    def copied_from(self, batch_id: str) -> str | None:
+        """The batch a batch of copies was made from, if it is one."""
+        rows = self._query("SELECT source_batch FROM copies WHERE batch_id = ? LIMIT 1",
+                           (batch_id,))
+        return rows[0][0] if rows else None
 
     @staticmethod
     def _new_batch_id(db: sqlite3.Connection, name: str, content_hash: str) -> str:
@@ -429,8 +460,41 @@ class Ledger:
             count = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
             db.execute("DELETE FROM requests")
             db.execute("DELETE FROM batches")
+            db.execute("DELETE FROM copies")
+            db.execute("DELETE FROM notifications")
             db.execute("DELETE FROM meta WHERE key != 'schema'")
         return int(count)
+
+    # -- SNS notifications, as the watcher read them (SQS deletes them once read) ----------
+
+    def record_notification(self, inference_id: str, message: str) -> None:
+        """Keep SageMaker's message for a request (the newest wins), for its timeline."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO notifications VALUES (?, ?, ?)",
+                       (inference_id, self._clock(), message))
+
+    def notification(self, inference_id: str) -> tuple[float, str] | None:
+        """(when the watcher read it, the message) for a request, if one was read."""
+        rows = self._query("SELECT received_at, message FROM notifications"
+                           " WHERE inference_id = ?", (inference_id,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def timeout_facts(self, endpoint: str, since: float,
+                      words: Sequence[str]) -> tuple[int | None, int, int]:
+        """(the smallest InvocationTimeoutSeconds sent, requests sent, failures whose error
+        names a timeout) for an endpoint's requests since `since` — the doctor's evidence."""
+        rows = self._query(
+            "SELECT MIN(invocation_timeout), COUNT(*) FROM requests"
+            " WHERE endpoint = ? AND queued_at >= ? AND submitted_at IS NOT NULL",
+            (endpoint, since))
+        likes = " OR ".join("error LIKE ?" for _ in words) or "0"
+        timed_out = self._query(
+            f"SELECT COUNT(*) FROM requests WHERE endpoint = ? AND queued_at >= ?"
+            f" AND status = ? AND ({likes})",
+            (endpoint, since, Status.FAILED.value, *[f"%{w}%" for w in words]))
+        smallest, count = rows[0][0], rows[0][1]
+        return (int(smallest) if smallest is not None else None), int(count), \
+            int(timed_out[0][0])
 
     # -- small key/value state (the watcher's queue) ---------------------------------------
 

@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "smconsole.cli.delete_cmd",
     "smconsole.cli.container_cmd",
     "smconsole.cli.cost_cmd",
+    "smconsole.cli.diagnose_cmd",
 )
 
 

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
                         help="send a batch even though the same one was sent before")
     submit.add_argument("--resume", action="store_true",
                         help="finish sending interrupted batches (this file's, or all)")
+    submit.add_argument("--retry-failed", metavar="BATCH",
+                        help="send the failed requests of BATCH again, as a new linked batch")
+    submit.add_argument("--endpoint", metavar="NAME",
+                        help="with --retry-failed: send them to this endpoint instead")
     submit.add_argument("--concurrency", type=int, default=16, help="invokes in flight (16)")
     submit.add_argument("--tick", type=float, default=2.0, help="seconds between checks")
     submit.set_defaults(handler=run_submit)
@@ -91,6 +95,12 @@ class ProgressBar:
 def run_submit(args: argparse.Namespace) -> int:
     from smconsole.services.requests import RequestService
 
+    if args.retry_failed:
+        from smconsole.cli.replay_cmd import run_retry
+
+        return run_retry(args)
+    if args.endpoint:
+        raise errors.SmconsoleError("submit --endpoint goes with --retry-failed")
     if not args.file and not args.resume:
         raise errors.SmconsoleError("submit: give a batch file (or --resume)")
     planned = RequestService.plan(args.file) if args.file else None  # validates before AWS

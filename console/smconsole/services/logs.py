@@ -66,6 +66,11 @@ _GET_LIMITER = RateLimiter(GET_TPS)
 _UNLIMITED = RateLimiter(float("inf"))
 
 
+def filter_limiter(session: AwsSession) -> RateLimiter:
+    """The FilterLogEvents budget every caller of one process shares (none off AWS)."""
+    return _FILTER_LIMITER if session.endpoint_url is None else _UNLIMITED
+
+
 class LogsService:
     def __init__(
         self, session: AwsSession, *, sleep: Callable[[float], None] = time.sleep,

@@ -445,7 +445,11 @@ class OutputWatcher:
         if note is None:
             return None
         request = self.ledger.by_inference_id(note["inference_id"])
-        if request is None or request.status.finished:
+        if request is None:
+            return None
+        # Read once and deleted from the queue: the ledger keeps it for the request's timeline.
+        self.ledger.record_notification(note["inference_id"], body)
+        if request.status.finished:
             return None
         return self._finish(request, note["status"], note["location"], note["finished_at"],
                             note["error"])

@@ -41,6 +41,18 @@ class DuplicateBatch(errors.SmconsoleError):
         )
 
 
+class AlreadyResent(errors.SmconsoleError):
+    """Every failed request of a batch was re-sent before: a second time must be asked for."""
+
+    def __init__(self, batch_id: str, copies: dict[int, list[tuple[str, int]]]) -> None:
+        self.copies = copies
+        batches = sorted({b for found in copies.values() for b, _ in found})
+        super().__init__(
+            f"every failed request of {batch_id} was re-sent already (in {', '.join(batches)}); "
+            "pass --again to send them once more"
+        )
+
+
 @dataclass(frozen=True)
 class SubmitResult:
     batch: Batch
@@ -115,21 +127,37 @@ class RequestService:
         return self.send(batch.batch_id, progress=progress)
 
     def resubmit(self, batch_id: str, indexes: list[int],
-                 progress: Progress | None = None) -> SubmitResult:
-        """Send copies of some requests of a batch (e.g. its failures) as a new batch."""
+                 progress: Progress | None = None, *,
+                 endpoint: str | None = None) -> SubmitResult:
+        """Send copies of some requests of a batch (e.g. its failures) as a new batch, linked
+        to the original; `endpoint` sends them to another endpoint (checked first)."""
         self._refuse_if_read_only("re-send")
-        batch = self.ledger.copy_requests(batch_id, indexes, origin=f"resubmit of {batch_id}")
+        if endpoint is not None:
+            self.check_endpoint(endpoint)
+        batch = self.ledger.copy_requests(batch_id, indexes, origin=f"resubmit of {batch_id}",
+                                          endpoint=endpoint)
         return self.send(batch.batch_id, progress=progress)
 
     def resubmit_failed(self, batch_id: str,
-                        progress: Progress | None = None) -> SubmitResult | None:
+                        progress: Progress | None = None, *, endpoint: str | None = None,
+                        again: bool = False) -> SubmitResult | None:
         """Send every failed request of a batch again as a new batch (None: none failed).
 
         Asks the ledger, not a view: a batch larger than what a screen shows is covered whole.
+        Requests already re-sent are left out unless `again` (AlreadyResent when that is all).
         """
+        self.ledger.batch(batch_id)  # NotFound names the batch
         failed = [r.index for r in self.ledger.requests(batch_id=batch_id,
                                                         statuses=[Status.FAILED])]
-        return self.resubmit(batch_id, failed, progress=progress) if failed else None
+        if failed and not again:
+            copies = self.ledger.copies_of(batch_id)
+            fresh = [i for i in failed if i not in copies]
+            if not fresh:
+                raise AlreadyResent(batch_id, {i: copies[i] for i in failed})
+            failed = fresh
+        if not failed:
+            return None
+        return self.resubmit(batch_id, failed, progress=progress, endpoint=endpoint)
 
     def resume(self, batch_id: str | None = None,
                progress: Progress | None = None) -> list[SubmitResult]:
