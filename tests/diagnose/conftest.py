@@ -46,5 +46,10 @@ def summarizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(tiny_models().build_text_classifier(tmp_path_factory.mktemp("classifier")))
+
+
+@pytest.fixture(scope="session")
 def failing_text() -> str:
     return str(tiny_models().FAILING_TEXT)
