@@ -197,8 +197,9 @@ class DoctorService:
             facts.skipped.append(f"alarms on {STEP_METRIC}: {exc}")
 
     def _log_events(self, facts: _Facts, phrase: str) -> list[dict[str, Any]]:
-        """Events matching a quoted phrase since the endpoint last changed (bounded pages)."""
-        since = facts.endpoint.get("LastModifiedTime") or facts.endpoint.get("CreationTime")
+        """Events matching a quoted phrase since the current config's instances could start
+        (its config was created: LastModifiedTime comes after their load), bounded pages."""
+        since = facts.config.get("CreationTime") or facts.endpoint.get("CreationTime")
         floor = datetime.fromtimestamp(self._clock(), UTC) - LOG_WINDOW
         start = max(since, floor) if isinstance(since, datetime) else floor
         kwargs: dict[str, Any] = {
