@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                     "failed": [{**_row(r), "error": why} for r, why in result.failed],
                     "kept": _kept(args, config_name)})
     else:
-        for resource in reversed(result.deleted):
+        for resource in result.deleted:
             print(f"deleted {resource.label()}")
         for resource, why in result.failed:
             print(f"not deleted: {resource.label()}: {why}", file=sys.stderr)

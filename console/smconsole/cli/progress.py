@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from typing import TextIO
 
@@ -28,7 +29,9 @@ class StatusLine:
         if self.tty:
             if changed and self._open:
                 self.stream.write("\n")
-            self.stream.write("\r\x1b[K" + line)
+            # A line that wraps cannot be redrawn in place: cut it to the terminal's width.
+            width = shutil.get_terminal_size().columns
+            self.stream.write("\r\x1b[K" + (line if len(line) < width else line[:width - 2] + "…"))
             self._open = True
         elif changed:
             self.stream.write(line + "\n")

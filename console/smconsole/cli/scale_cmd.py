@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("\n".join(plan.diff_lines() + [f"! {w}" for w in plan.warnings]))
         return 0
+    if session.read_only and not args.json:
+        print("\n".join(plan.diff_lines() + [f"! {w}" for w in plan.warnings]))
     refuse_if_read_only(session, f"scale {args.endpoint}")
     result = service.apply(plan)
     if args.json:
