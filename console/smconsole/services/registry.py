@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     """What the app is given. The operations services (requests, outputs, autoscaling, deploy,
-    container) are built on first use: they import more and open the ledger, and the console
+    container, cost) are built on first use: they import more and open the ledger, and the console
     should be on screen before that. One that cannot be built is None, and its view says so.
     """
 
@@ -71,6 +71,10 @@ class Services:
     def container(self) -> Any | None:
         return self._get("container")
 
+    @property
+    def cost(self) -> Any | None:
+        return self._get("cost")
+
     def _get(self, name: str) -> Any | None:
         if not self.operations:
             return None
@@ -101,6 +105,10 @@ class Services:
             from smconsole.services.deploy import DeployService
 
             return DeployService(session, autoscaling=self._make_dependency("autoscaling"))
+        if name == "cost":
+            from smconsole.services.cost import CostService
+
+            return CostService(session)
         if name == "container":
             from smconsole.services.container import ContainerService
 

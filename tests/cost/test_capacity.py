@@ -1,0 +1,65 @@
+"""Instances over time from scaling activities, as DescribeScalingActivities returns them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from smconsole.services import capacity
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def activity(minute: float, before: int, after: int, *, end_minute: float | None = None,
+             status: str = "Successful") -> dict:
+    return {
+        "ActivityId": f"a{minute}", "ServiceNamespace": "sagemaker",
+        "ResourceId": "endpoint/e/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "Description": f"Setting desired instance count to {after}.",
+        "Cause": f"monitor alarm x in state ALARM triggered policy y changing the desired "
+                 f"capacity from {before} to {after}.",
+        "StartTime": at(minute), "EndTime": at(end_minute if end_minute is not None else minute),
+        "StatusCode": status,
+    }
+
+
+def test_count_rebuilt_from_creation_and_activities() -> None:
+    # Created at minute 10 with 1 instance; 1 -> 0 at 20, 0 -> 2 at 40 (serving at 43), 2 -> 0 at 50.
+    acts = [capacity.parse_activity(a) for a in (
+        activity(50, 2, 0), activity(40, 0, 2, end_minute=43), activity(20, 1, 0),
+        activity(30, 0, 0, status="Failed"))]
+    steps, notes = capacity.timeline(acts, instances_now=0, created=at(10), start=at(0),
+                                     end=at(60))
+    assert [(s.start, s.instances) for s in steps] == [
+        (at(0), 0), (at(10), 1), (at(20), 0), (at(40), 2), (at(50), 0)]
+    assert notes == []
+    # 1 x 10 min + 2 x 10 min = 30 instance-minutes
+    assert capacity.instance_seconds(steps, at(60)) == 30 * 60
+    # Backlog 3 from minute 40 to 45: idle = 10 (first instance) + 2 x 5 (minutes 45-50) = 20 min
+    backlog = [(at(40), 3.0), (at(45), 0.0)]
+    assert capacity.idle_instance_seconds(steps, backlog, at(60)) == 20 * 60
+    assert capacity.cold_starts(acts) == [180.0]  # 40 -> 43, the one scale-out from zero
+    assert capacity.count_at(steps, at(41)) == 2
+
+
+def test_a_count_the_record_does_not_explain_is_noted_not_hidden() -> None:
+    acts = [capacity.parse_activity(activity(5, 1, 2))]
+    steps, notes = capacity.timeline(acts, instances_now=3, created=None, start=at(0), end=at(10))
+    assert [(s.start, s.instances) for s in steps] == [(at(0), 1), (at(5), 2)]
+    assert notes and "3 run now" in notes[0]
+
+
+def test_no_activity_means_the_current_count_throughout() -> None:
+    steps, _ = capacity.timeline([], instances_now=1, created=at(-100), start=at(0), end=at(60))
+    assert capacity.instance_seconds(steps, at(60)) == 3600
+
+
+def test_cold_start_from_the_metric_when_the_record_has_no_fulfilment_time() -> None:
+    acts = [capacity.parse_activity(activity(10, 0, 1))]  # EndTime == StartTime
+    without = [(at(9), 1.0), (at(10), 1.0), (at(12), 0.0)]
+    assert capacity.cold_starts(acts, without) == [120.0]
+    assert capacity.cold_starts(acts, []) == []
