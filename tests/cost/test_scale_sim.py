@@ -36,8 +36,11 @@ def test_arrivals_are_the_backlog_rises() -> None:
     arrivals = arrivals_from(BACKLOG)
     assert sum(arrivals) == 10
     assert (arrivals[10], arrivals[15], arrivals[40], arrivals[41]) == (3, 4, 2, 1)
-    # With InvocationsProcessed the drained requests count too: 2 queued, 3 processed -> 5 new.
-    assert arrivals_from([2, 4], processed=[0, 3]) == [2, 5]
+    # A burst that rose the backlog and was processed is counted once, not twice.
+    assert arrivals_from([0, 20, 0], processed=[0, 20, 0]) == [0, 20, 0]
+    # Steady traffic drained within each minute never raises the maximum past 1: the 14
+    # processed requests it does not show are added where they were processed (14 = 5+5+4).
+    assert arrivals_from([1, 1, 1, 1], processed=[0, 5, 5, 5]) == [1, 5, 5, 4]
 
 
 def test_current_fixed_instance_bills_the_hour_and_never_delays() -> None:

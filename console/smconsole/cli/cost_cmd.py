@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from smconsole import errors
-from smconsole.cli.common import print_json, session_from_args
+from smconsole.cli.common import print_json, refuse_if_read_only, session_from_args
 from smconsole.models.cost import EndpointCost, Simulation, SimulationResult
 
 MAX_SINCE = timedelta(days=42)  # Application Auto Scaling keeps six weeks of activities
+MIN_SPAN = timedelta(minutes=1)  # one CloudWatch period
+ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # as AWS accepts them
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -41,8 +44,8 @@ def duration(text: str, what: str) -> timedelta:
     if not text.strip()[:1].isdigit():
         raise errors.SmconsoleError(f"--{what} {text!r}: expected a duration like 1h, 24h or 7d")
     span = now - datetime.fromtimestamp(parse_since(text, now) / 1000, UTC)
-    if span <= timedelta(0):
-        raise errors.SmconsoleError(f"--{what} {text!r}: must be longer than zero")
+    if span < MIN_SPAN:
+        raise errors.SmconsoleError(f"--{what} {text!r}: at least 1m")
     return span
 
 
@@ -54,9 +57,15 @@ def run(args: argparse.Namespace) -> int:
     stranded_after = duration(args.stranded_after, "stranded-after")
     if (args.simulate or args.apply) and not args.endpoint:
         raise errors.SmconsoleError("--simulate and --apply need an endpoint NAME")
+    if args.endpoint is not None and not ENDPOINT_NAME.match(args.endpoint):
+        raise errors.SmconsoleError(f"{args.endpoint!r} is not an endpoint name (letters, digits "
+                                    "and hyphens, at most 63)")
     from smconsole.services.cost import CostService
 
-    service = CostService(session_from_args(args), stranded_after=stranded_after)
+    session = session_from_args(args)
+    if args.apply:
+        refuse_if_read_only(session, f"cost {args.endpoint} --apply {args.apply}")
+    service = CostService(session, stranded_after=stranded_after)
     if args.refresh_prices:
         count = service.refresh_prices()
         print(f"prices: {count} hosting prices for {service.region} from the Pricing API",
@@ -154,7 +163,7 @@ def table_lines(costs: list[EndpointCost], since: timedelta) -> list[str]:
         rows.append((
             c.name, c.instance_type or "", str(c.instances_now), short(c.usd_per_hour_now, 3),
             short(day.usd), short(window.usd), str(window.requests or 0),
-            short(window.usd_per_1k, 4), short(window.idle_usd),
+            per_1k(window), short(window.idle_usd),
             "STRANDED" if c.stranded else "",
         ))
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
@@ -163,7 +172,16 @@ def table_lines(costs: list[EndpointCost], since: timedelta) -> list[str]:
 
 
 def short(value: float | None, digits: int = 2) -> str:
-    return "?" if value is None else f"{value:,.{digits}f}"
+    """Dollars: "?" when the price is unknown; small sums keep a third decimal."""
+    if value is None:
+        return "?"
+    return f"{value:,.{max(digits, 3) if abs(value) < 10 else digits}f}"
+
+
+def per_1k(window: Any) -> str:
+    if window.usd is None:
+        return "?"
+    return "-" if not window.requests else short(window.usd_per_1k, 4)
 
 
 def detail_lines(c: EndpointCost) -> list[str]:
@@ -175,7 +193,7 @@ def detail_lines(c: EndpointCost) -> list[str]:
     for w in c.windows:
         lines.append(f"{w.label:6}{w.instance_hours:>9.2f}{short(w.usd):>11}"
                      f"{w.idle_instance_hours:>13.2f}{short(w.idle_usd):>10}"
-                     f"{w.requests or 0:>10}{short(w.usd_per_1k, 4):>10}")
+                     f"{w.requests or 0:>10}{per_1k(w):>10}")
     if c.stranded:
         lines.append(f"STRANDED: {c.stranded_reason}")
     if c.cold_start_s is not None:

@@ -147,7 +147,7 @@ class CostService:
             notes.append(f"{len(variants)} variants: only {state.variant} is counted")
         activities = self._activities(state.resource_id, start, notes)
         period = self.period_s or metric_period(since)
-        series = self._metrics(name, state.variant, start, now, period)
+        series = self._metrics(name, state.variant, _floor(start, period), now, period)
         return _History(
             name=name, now=now, start=start, since=since, period=period,
             created=desc.get("CreationTime"), state=state,
@@ -269,13 +269,16 @@ class CostService:
         h = self._history(name, since)
         cost = self._cost(h)
         cold = cost.cold_start_s if cost.cold_start_s is not None else DEFAULT_COLD_START_S
-        steps = int(since.total_seconds() // h.period)
-        grid = [h.start + timedelta(seconds=k * h.period) for k in range(steps)]
+        # An endpoint younger than the window is replayed from its creation, with the count it
+        # was created with (before that nothing ran under any policy).
+        begin = _floor(max(h.start, h.created) if h.created else h.start, h.period)
+        steps = int((h.now - begin).total_seconds() // h.period)
+        grid = [begin + timedelta(seconds=k * h.period) for k in range(steps)]
         backlog = [capacity.value_at(h.backlog, t) for t in grid]
         processed_at = {t: v for t, v in h.processed}
         processed = [processed_at.get(t, 0.0) for t in grid]
         arrivals = scale_sim.arrivals_from(backlog, processed)
-        initial = capacity.count_at(list(cost.timeline), h.start)
+        initial = capacity.count_at(list(cost.timeline), max(h.start, h.created or h.start))
         current = current_policy(h.state)
         proposals = proposals if proposals is not None else default_proposals(h.state)
         rate = cost.price.usd_per_hour
@@ -296,7 +299,7 @@ class CostService:
 
         now_result = run(current, None)
         return Simulation(
-            endpoint=name, start=h.start, end=h.now, cold_start_s=cold,
+            endpoint=name, start=begin, end=h.now, cold_start_s=cold,
             cold_start_measured=cost.cold_start_s is not None, current=now_result,
             proposals=tuple(run(p, now_result.usd) for p in proposals),
         )
@@ -394,6 +397,12 @@ def _span(seconds: float) -> str:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m" if hours < 48 else f"{hours // 24}d {hours % 24}h"
+
+
+def _floor(when: datetime, period: int) -> datetime:
+    """The start of the metric period holding `when` (CloudWatch's buckets are aligned so)."""
+    epoch = when.timestamp()
+    return datetime.fromtimestamp(epoch - epoch % period, UTC)
 
 
 def _clip(steps: list[CapacityStep], start: datetime) -> list[CapacityStep]:

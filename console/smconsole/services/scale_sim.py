@@ -3,8 +3,9 @@ request waits for capacity. Pure: no AWS calls, no clock; times are seconds.
 
 The model, stated so the numbers can be checked by hand:
 - Time moves on the history's grid (one step per `period_s`, e.g. CloudWatch's 60 s).
-- Requests arrive at a step as the backlog's rise there plus what was processed in it; they are
-  demand, so they are the same under every policy. The backlog a policy sees is the recorded one,
+- Requests arrive at a step as the backlog's rise there, plus processed requests that never
+  showed in the backlog, where they were processed (`arrivals_from`); they are demand, so they
+  are the same under every policy. The backlog a policy sees is the recorded one,
   or the requests it still keeps waiting, whichever is larger.
 - Scale-in (tracking, toward `ceil(backlog / target)` clamped to Min..Max) only after
   `scale_in_cooldown_s` without backlog and since the last scaling; scale-out after
@@ -64,14 +65,31 @@ class _State:
 
 
 def arrivals_from(backlog: Sequence[float], processed: Sequence[float] | None = None) -> list[int]:
-    """Requests arriving at each step: the backlog's rise plus what was processed there."""
-    out: list[int] = []
+    """Requests arriving at each step.
+
+    Each rise of the (per-step maximum) backlog is that many arrivals; requests processed
+    without ever showing in it (steady traffic drained within the minute) are added where
+    they were processed, so the total is at least what was processed.
+    """
+    rises: list[int] = []
     previous = 0.0
-    for k, value in enumerate(backlog):
-        done = processed[k] if processed is not None and k < len(processed) else 0.0
-        out.append(max(0, round(value - previous + done)))
+    for value in backlog:
+        rises.append(max(0, round(value - previous)))
         previous = value
-    return out
+    done = [max(0.0, float(processed[k])) if processed is not None and k < len(processed) else 0.0
+            for k in range(len(backlog))]
+    unseen = round(sum(done)) - sum(rises)
+    if unseen <= 0:
+        return rises
+    # Spread `unseen` in proportion to what each step processed (largest remainder: whole
+    # requests, and the total exact).
+    total = sum(done)
+    shares = [unseen * d / total for d in done]
+    extra = [int(x) for x in shares]
+    order = sorted(range(len(shares)), key=lambda k: shares[k] - extra[k], reverse=True)
+    for k in order[:unseen - sum(extra)]:
+        extra[k] += 1
+    return [r + e for r, e in zip(rises, extra, strict=True)]
 
 
 def replay(

@@ -98,7 +98,8 @@ class Autoscaler:
         self._last_in: dict[str, float] = {}
         self._last_out: dict[str, float] = {}
         self._policy_fired: dict[str, float] = {}
-        self._scaling_out: dict[str, tuple[str, int]] = {}  # resource -> (activity, count)
+        # resource -> [(activity id, count it waits for)]: scale-outs not yet serving
+        self._scaling_out: dict[str, list[tuple[str, int]]] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autoscaler", daemon=True)
@@ -188,20 +189,26 @@ class Autoscaler:
             f"capacity from {current} to {clamped}.", region=runtime.region,
             in_progress=clamped > current,
         )
-        previous = self._scaling_out.pop(resource, None)
-        if previous is not None:
-            self.record.finish(previous[0])  # superseded: its own wait is over
         if clamped > current:
-            self._scaling_out[resource] = (item["ActivityId"], clamped)
-        self._fulfil(runtime, variant, resource)
+            self._scaling_out.setdefault(resource, []).append((item["ActivityId"], clamped))
+        self._fulfil(runtime, variant, resource, clamped)
 
-    def _fulfil(self, runtime: EndpointRuntime, variant: str, resource: str) -> None:
-        """A scale-out ends when its instances answer /ping (the cold start a client sees)."""
-        pending = self._scaling_out.get(resource)
+    def _fulfil(self, runtime: EndpointRuntime, variant: str, resource: str,
+                desired: int | None = None) -> None:
+        """A scale-out ends when its instances answer /ping (the cold start a client sees), or
+        when a scale-in below its count overrides it."""
         held = runtime.variants.get(variant)
-        if pending is not None and (held is None or len(held.healthy()) >= pending[1]):
+        healthy = len(held.healthy()) if held is not None else None
+        waiting = []
+        for activity_id, count in self._scaling_out.get(resource, []):
+            if healthy is None or healthy >= count or (desired is not None and desired < count):
+                self.record.finish(activity_id)
+            else:
+                waiting.append((activity_id, count))
+        if waiting:
+            self._scaling_out[resource] = waiting
+        else:
             self._scaling_out.pop(resource, None)
-            self.record.finish(pending[0])
 
     def _track(self, policy: Any, current: int, metrics: dict[str, float],
                runtime: EndpointRuntime) -> tuple[int, str, float] | None:
