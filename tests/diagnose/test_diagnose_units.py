@@ -221,6 +221,10 @@ def test_a_startup_timeout_below_the_model_load_time_is_an_error_with_a_deploy_f
     assert dict(finding.facts)["load_seconds"] == "95.0"
     assert health.mark == "✖"
     assert finding.fix.kind == "deploy" and "190" in finding.fix.summary
+    # The list's quick check reads no logs: the finding needs them, so it is listed as skipped.
+    quick = doctor.check("slowload", quick=True)
+    assert quick.finding("startup-timeout-below-load") is None
+    assert any("quick check" in skipped for skipped in quick.skipped)
     # The deploy spec the fix goes through re-creates what is deployed.
     sm = moto_session.client("sagemaker")
     fields = spec_fields("slowload", sm.describe_model(ModelName="slowload-m"),

@@ -75,6 +75,14 @@ class Services:
     def cost(self) -> Any | None:
         return self._get("cost")
 
+    @property
+    def timeline(self) -> Any | None:
+        return self._get("timeline")
+
+    @property
+    def doctor(self) -> Any | None:
+        return self._get("doctor")
+
     def _get(self, name: str) -> Any | None:
         if not self.operations:
             return None
@@ -113,6 +121,17 @@ class Services:
             from smconsole.services.container import ContainerService
 
             return ContainerService(session)
+        if name == "timeline":
+            from smconsole.services.timeline import TimelineService
+
+            ledger = self._make_dependency("ledger")
+            return None if ledger is None else TimelineService(session, ledger)
+        if name == "doctor":
+            from smconsole.services.doctor import DoctorService
+
+            return DoctorService(session, autoscaling=self._make_dependency("autoscaling"),
+                                 deploy=self._make_dependency("deploy"),
+                                 ledger=self._make_dependency("ledger"))
         raise KeyError(name)
 
     def _make_dependency(self, name: str) -> Any | None:
