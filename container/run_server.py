@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.config
 import os
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,52 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+# What the shutdown budget keeps back to write the 503s and close before it ends.
+ANSWER_MARGIN_S = 2.0
+
+
+class BudgetedServer(uvicorn.Server):
+    """uvicorn's server with one shutdown budget, counted from SIGTERM.
+
+    uvicorn's graceful timeout and then the consumers' drain used to run one after the
+    other (25 s + 25 s, where SageMaker kills at 30 s); here both share one deadline.
+    Whatever cannot finish by it is answered 503 while there is time to send it.
+    """
+
+    def __init__(self, config: uvicorn.Config, state: Any, budget_s: float) -> None:
+        super().__init__(config)
+        self.state = state
+        self.budget_s = budget_s
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.state.deadline is None:
+            self.state.deadline = time.monotonic() + self.budget_s
+        super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        state = self.state
+        if state.deadline is None:
+            state.deadline = time.monotonic() + self.budget_s
+        left = state.deadline - time.monotonic()
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(max(0.0, left - ANSWER_MARGIN_S), self._abandon)
+        self.config.timeout_graceful_shutdown = max(0.0, left - ANSWER_MARGIN_S / 2)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            timer.cancel()
+
+    def _abandon(self) -> None:
+        state = self.state
+        state.stopping = True
+        if state.batcher is not None:
+            count = state.batcher.abandon("the server is shutting down")
+            if count:
+                logging.getLogger("container").warning(
+                    "shutdown budget spent: %d request(s) answered 503", count
+                )
+
+
 def _stop_before_serving(signum: int, frame: object) -> None:
     # SIGTERM before uvicorn took over (or re-raised by it after draining): leave cleanly.
     raise SystemExit(0)
@@ -145,23 +193,38 @@ def main(argv: list[str]) -> int:
         if server is not None:
             server.should_exit = True
 
+    from app.protocol import protocol_class
+
+    app = create_app(settings, model_dir, task, on_fatal)
     config = uvicorn.Config(
-        create_app(settings, model_dir, task, on_fatal),
+        app,
         host=settings.host,
         port=settings.port,
         proxy_headers=True,
         forwarded_allow_ips="*",
         timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        http=protocol_class(settings.max_head_bytes),
+        h11_max_incomplete_event_size=settings.max_head_bytes,
         timeout_keep_alive=75,  # above SageMaker's 60 s idle timeout
         access_log=settings.access_log,
         log_config=None,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
-    if failed:
-        return 1
-    return 0 if server.started else 1
+    server = BudgetedServer(config, app.state.server, settings.drain_timeout_s)
+    try:
+        server.run(sockets=[sock])
+        code = 1 if failed or not server.started else 0
+    except SystemExit as exc:  # the SIGTERM uvicorn re-raises once it has shut down
+        code = 1 if failed else int(exc.code or 0)
+    batcher = app.state.server.batcher
+    if batcher is not None and batcher.busy:
+        # A consumer is still inside a forward pass: interpreter teardown under it aborts
+        # the process (rc -6, "terminate called without an active exception").
+        log.info("exiting with a forward pass still running")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

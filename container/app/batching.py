@@ -1,13 +1,20 @@
-"""Dynamic batching: one bounded queue, one consumer thread per device, batches across requests."""
+"""Dynamic batching: one bounded queue, one consumer thread per device, batches across requests.
+
+Requests are queued whole and served in slices: each batch takes at most `max_batch_size`
+items, round-robin over the queued requests, so a request of thousands of inputs shares the
+model with the callers that arrive while it runs instead of holding it until it is done.
+A batch is then cut into forward passes by length (see `plan_passes`): padding every input
+to the batch's longest wastes most of a pass on mixed-length text.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +25,10 @@ class QueueFull(RuntimeError):
     """The queue holds as many requests as it may; the caller should retry later."""
 
 
+class ShuttingDown(RuntimeError):
+    """The server is stopping and this request could not be finished within its budget."""
+
+
 class PredictionError(RuntimeError):
     """The model failed on this request's inputs; `__cause__` holds the original exception."""
 
@@ -25,22 +36,36 @@ class PredictionError(RuntimeError):
 @dataclass(eq=False)
 class _Job:
     items: list[Any]
+    costs: list[int]
     future: asyncio.Future[list[Any]]
     loop: asyncio.AbstractEventLoop
     enqueued: float = field(default_factory=time.monotonic)
+    taken: int = 0  # items handed to batches so far
+    left: int = 0  # items not yet answered
+    outputs: list[Any] = field(default_factory=list)
+    dead: bool = False  # failed or abandoned: its remaining items are skipped
 
-    def resolve(self, outputs: list[Any]) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, outputs, None)
+    def __post_init__(self) -> None:
+        self.left = len(self.items)
+        self.outputs = [None] * len(self.items)
 
     def fail(self, exc: BaseException) -> None:
+        self.dead = True
         self.loop.call_soon_threadsafe(_settle, self.future, None, exc)
 
 
-def _resolve_all(results: list[tuple[_Job, list[Any]]]) -> None:
-    """Wake every request of a batch with one loop callback (one self-pipe write, not one each)."""
+@dataclass(frozen=True)
+class _Slice:
+    job: _Job
+    start: int
+    stop: int
+
+
+def _resolve_all(done: list[_Job]) -> None:
+    """Wake every finished request with one loop callback (one self-pipe write, not one each)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[Any]], Any]]] = {}
-    for job, outputs in results:
-        by_loop.setdefault(job.loop, []).append((job.future, outputs))
+    for job in done:
+        by_loop.setdefault(job.loop, []).append((job.future, job.outputs))
     for loop, settled in by_loop.items():
         loop.call_soon_threadsafe(_settle_many, settled)
 
@@ -51,7 +76,7 @@ def _settle_many(settled: list[tuple[asyncio.Future[list[Any]], Any]]) -> None:
 
 
 def _settle(future: asyncio.Future[list[Any]], outputs: Any, exc: BaseException | None) -> None:
-    if future.done():  # the client went away
+    if future.done():  # the client went away, or the request was abandoned at shutdown
         return
     if exc is None:
         future.set_result(outputs)
@@ -59,28 +84,61 @@ def _settle(future: asyncio.Future[list[Any]], outputs: Any, exc: BaseException 
         future.set_exception(exc)
 
 
-_STOP = object()
+def plan_passes(
+    costs: Sequence[int], max_items: int, max_tokens: int | None, overhead: float
+) -> list[list[int]]:
+    """Split items into forward passes: indexes per pass, each pass of similar lengths.
+
+    A pass pads its items to its longest, so it costs about `overhead + n * longest`
+    (token-equivalents). Sorted by length, the cheapest split into contiguous runs is found
+    exactly (n <= a few hundred: O(n * max_items)). A pass holds at most `max_items` items
+    and, when `max_tokens` is set, at most that many padded tokens (one item always fits).
+    """
+    order = sorted(range(len(costs)), key=costs.__getitem__)
+    lengths = [max(1, costs[i]) for i in order]
+    n = len(lengths)
+    best = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        longest = lengths[end - 1]
+        for start in range(end - 1, max(-1, end - 1 - max_items), -1):
+            size = end - start
+            if size > 1 and max_tokens is not None and size * longest > max_tokens:
+                break
+            total = best[start] + overhead + size * longest
+            if total < best[end]:
+                best[end], cut[end] = total, start
+    passes = []
+    end = n
+    while end > 0:
+        passes.append(order[cut[end] : end])
+        end = cut[end]
+    passes.reverse()
+    return passes
 
 
 @dataclass
 class BatchStats:
     """Counters read by /stats and the benchmark."""
 
-    batches: int = 0
+    batches: int = 0  # forward passes
+    gathers: int = 0  # batches taken from the queue (each cut into one or more passes)
     items: int = 0
     requests: int = 0
     max_batch_items: int = 0
-    split_batches: int = 0  # batches that failed and were rerun request by request
+    split_batches: int = 0  # passes that failed and were rerun request by request
     failed_requests: int = 0
-    running: int = 0  # batches in a forward pass right now
-    peak_running: int = 0  # most batches ever in forward passes at once (one per consumer)
+    running: int = 0  # passes running right now
+    peak_running: int = 0  # most passes ever running at once (one per consumer)
+    padded_tokens: int = 0  # cost units the passes ran, padding included
+    tokens: int = 0  # cost units of the items themselves
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
 
 class Batcher:
-    """Gathers queued requests into forward passes of at most `max_batch_size` items.
+    """Gathers queued requests into batches of at most `max_batch_size` items.
 
     One consumer thread per predictor (one predictor per device), all fed by one queue.
 
@@ -92,6 +150,9 @@ class Batcher:
     batches of c/2, and a model whose pass costs the same at any batch size (generation on
     a GPU, or a tiny model) runs at half its throughput. A lone caller is never made to
     wait: it is the only one answered, and its next request is the whole batch.
+
+    `cost(item)` (tokens, say) lets a batch run as several passes of similar lengths, each
+    within `max_tokens` padded; `pass_overhead` is what one more pass costs, in those units.
     """
 
     def __init__(
@@ -102,14 +163,24 @@ class Batcher:
         max_wait_s: float,
         max_queue_size: int,
         name: str = "batcher",
+        cost: Callable[[Any], int] | None = None,
+        max_tokens: int | None = None,
+        pass_overhead: float = 0.0,
     ) -> None:
         if not predictors:
             raise ValueError("at least one predictor (one per device) is needed")
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_s
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue_size)
+        self.max_queue_size = max_queue_size
+        self.max_tokens = max_tokens
+        self.pass_overhead = pass_overhead
+        self._cost = cost
+        self._jobs: deque[_Job] = deque()  # queued requests with items not yet taken
+        self._cond = threading.Condition()
         self._incoming = 0
-        self._lock = threading.Lock()
+        self._stopping = False
+        self._closed = False  # abandoned: new requests are refused
+        self._open: set[_Job] = set()  # submitted and not yet settled (event-loop side only)
         self._stats_lock = threading.Lock()
         self.stats = BatchStats()
         self._threads = [
@@ -121,14 +192,40 @@ class Batcher:
         for thread in self._threads:
             thread.start()
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Finish what is queued, then end the consumer threads."""
-        alive = [t for t in self._threads if t.is_alive()]
-        for _ in alive:
-            self._queue.put(_STOP)
+    def stop(self, timeout: float | None = None) -> bool:
+        """Finish what is queued, then end the consumer threads; True once they all ended."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
         deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in alive:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not self.busy
+
+    @property
+    def busy(self) -> bool:
+        """A consumer is still running (inside a forward pass, once stopped)."""
+        return any(t.is_alive() for t in self._threads)
+
+    def abandon(self, reason: str) -> int:
+        """Answer every unfinished request with ShuttingDown, now; refuse new ones.
+
+        Runs on the event loop. Passes already running finish in their threads and their
+        outputs are dropped. Returns how many requests were abandoned.
+        """
+        with self._cond:
+            self._closed = True
+            for job in self._jobs:
+                job.dead = True
+            self._jobs.clear()
+            self._cond.notify_all()
+        open_jobs = list(self._open)
+        for job in open_jobs:
+            job.dead = True
+            _settle(job.future, None, ShuttingDown(reason))
+        self._open.clear()
+        return len(open_jobs)
 
     @property
     def consumers(self) -> int:
@@ -136,138 +233,198 @@ class Batcher:
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize()
+        return len(self._jobs)
 
     def admit(self) -> None:
         """Note a request on its way in (body still being read/decoded)."""
-        with self._lock:
+        with self._cond:
             self._incoming += 1
 
     def release(self) -> None:
-        with self._lock:
+        with self._cond:
             self._incoming -= 1
+            self._cond.notify_all()
 
     async def submit(self, items: list[Any]) -> list[Any]:
         """Queue one request's items and wait for their outputs, in order."""
         loop = asyncio.get_running_loop()
-        job = _Job(items=items, future=loop.create_future(), loop=loop)
+        costs = [self._cost(item) for item in items] if self._cost else [1] * len(items)
+        job = _Job(items=items, costs=costs, future=loop.create_future(), loop=loop)
+        if not items:
+            return []
+        with self._cond:
+            if self._closed:
+                raise ShuttingDown("the server is shutting down")
+            if len(self._jobs) >= self.max_queue_size:
+                raise QueueFull(f"{self.max_queue_size} requests already queued") from None
+            self._jobs.append(job)
+            self._cond.notify()
+        self._open.add(job)
         try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            raise QueueFull(f"{self._queue.maxsize} requests already queued") from None
-        return await job.future
+            return await job.future
+        finally:
+            self._open.discard(job)
+            if not job.future.done() or job.future.cancelled():
+                job.dead = True  # the caller went away: skip what is left of it
 
     # ---- consumer thread -------------------------------------------------------------------
 
     def _run(self, predict: Callable[[list[Any]], list[Any]]) -> None:
-        held: Any = None
         expected = 0  # requests worth waiting for: those queued meanwhile + those just answered
         answered_at = 0.0
         while True:
-            first = held if held is not None else self._queue.get()
-            if first is _STOP:
-                return
+            with self._cond:
+                while not self._jobs and not self._stopping:
+                    self._cond.wait()
+                if not self._jobs:
+                    return  # stopping, and nothing is left
             if time.monotonic() - answered_at > self.max_wait_s + 0.05:
                 expected = 0  # the callers did not come straight back: no longer a busy loop
-            batch, held = self._gather(first, expected)
-            if batch:
+            slices = self._gather(expected)
+            if slices:
                 # Whatever queued during the pass is on its way anyway; the callers just
                 # answered are likely to come straight back.
-                backlog = self._execute(batch, predict)
+                expected = self._execute(slices, predict)
                 answered_at = time.monotonic()
-                expected = backlog + (held is not None) + len(batch)
 
-    def _gather(self, first: _Job, expected: int = 0) -> tuple[list[_Job], Any]:
-        """The batch starting at `first`, and the job (or stop mark) left for the next one.
+    def _gather(self, expected: int = 0) -> list[_Slice]:
+        """Up to `max_batch_size` items, taken round-robin from the queued requests.
 
-        Waits up to `max_wait_s` while fewer than `expected` requests have arrived or while
+        Waits up to `max_wait_s` while fewer than `expected` requests are queued or while
         admitted requests are still being decoded; never waits otherwise.
         """
-        batch = [first] if not first.future.done() else []
-        size = len(first.items) if batch else 0
         deadline = time.monotonic() + self.max_wait_s
-        while size < self.max_batch_size:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                with self._lock:
-                    more_coming = self._incoming > 0
-                more_coming = more_coming or len(batch) < expected
+        with self._cond:
+            while True:
+                queued = sum(len(j.items) - j.taken for j in self._jobs)
+                if queued >= self.max_batch_size or self._stopping:
+                    break
+                more_coming = self._incoming > 0 or len(self._jobs) < expected
                 remaining = deadline - time.monotonic()
                 if not more_coming or remaining <= 0:
                     break
-                try:
-                    job = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-            if job is _STOP:
-                return batch, job
-            if job.future.done():
-                continue
-            if size + len(job.items) > self.max_batch_size and batch:
-                return batch, job  # the next batch starts with it
-            batch.append(job)
-            size += len(job.items)
-        return batch, None
+                self._cond.wait(remaining)
+            # Max-min fair shares among the oldest requests (at most one per item of room):
+            # a request of one input shares the next batch with one of thousands.
+            room = self.max_batch_size
+            live = [job for job in self._jobs if not job.dead]
+            considered = live[:room]
+            take: dict[int, int] = {}
+            by_size = sorted(considered, key=lambda j: len(j.items) - j.taken)
+            for k, job in enumerate(by_size):
+                share = max(1, room // (len(by_size) - k))
+                take[id(job)] = n = min(share, len(job.items) - job.taken, room)
+                room -= n
+            slices: list[_Slice] = []
+            kept: list[_Job] = []
+            for job in considered:
+                n = take[id(job)]
+                if n:
+                    slices.append(_Slice(job, job.taken, job.taken + n))
+                    job.taken += n
+                if job.taken < len(job.items):
+                    kept.append(job)  # the rest waits behind the requests queued after it
+            self._jobs.clear()
+            self._jobs.extend(live[len(considered) :])
+            self._jobs.extend(kept)
+        return slices
 
-    def _execute(self, batch: list[_Job], predict: Callable[[list[Any]], list[Any]]) -> int:
-        """Run the batch and answer its requests; returns how many were queued before answering."""
-        items = [item for job in batch for item in job.items]
+    def _execute(self, slices: list[_Slice], predict: Callable[[list[Any]], list[Any]]) -> int:
+        """Run the batch as passes; returns how many requests to expect for the next one.
+
+        Those are the callers just answered and the requests queued meanwhile.
+        """
+        refs = [(s.job, i) for s in slices for i in range(s.start, s.stop)]
+        costs = [job.costs[i] for job, i in refs]
+        if self._cost is None:
+            plan = [
+                list(range(k, min(k + self.max_batch_size, len(refs))))
+                for k in range(0, len(refs), self.max_batch_size)
+            ]
+        else:
+            plan = plan_passes(costs, self.max_batch_size, self.max_tokens, self.pass_overhead)
         with self._stats_lock:
-            self.stats.batches += 1
-            self.stats.requests += len(batch)
-            self.stats.items += len(items)
-            self.stats.max_batch_items = max(self.stats.max_batch_items, len(items))
-            self.stats.running += 1
-            self.stats.peak_running = max(self.stats.peak_running, self.stats.running)
+            self.stats.gathers += 1
+        answered = 0
+        last = (0, 0)
+        for indexes in plan:
+            last = self._run_pass([refs[i] for i in indexes], predict)
+            answered += last[0]
+        # Callers answered by earlier passes may be queued again already: count them once.
+        return max(last[1] + last[0], answered)
+
+    def _run_pass(
+        self, refs: list[tuple[_Job, int]], predict: Callable[[list[Any]], list[Any]]
+    ) -> tuple[int, int]:
+        """(requests answered, requests queued just before answering them)."""
+        refs = [(job, i) for job, i in refs if not job.dead]
+        if not refs:
+            return 0, 0
+        costs = [job.costs[i] for job, i in refs]
+        with self._stats_lock:
+            stats = self.stats
+            stats.batches += 1
+            stats.items += len(refs)
+            stats.tokens += sum(costs)
+            stats.padded_tokens += len(refs) * max(costs)
+            stats.max_batch_items = max(stats.max_batch_items, len(refs))
+            stats.running += 1
+            stats.peak_running = max(stats.peak_running, stats.running)
         try:
-            return self._run_batch(batch, items, predict)
+            return self._answer(refs, predict)
         finally:
             with self._stats_lock:
                 self.stats.running -= 1
 
-    def _run_batch(
-        self, batch: list[_Job], items: list[Any], predict: Callable[[list[Any]], list[Any]]
-    ) -> int:
-        failure: Exception | None = None
+    def _answer(
+        self, refs: list[tuple[_Job, int]], predict: Callable[[list[Any]], list[Any]]
+    ) -> tuple[int, int]:
         try:
-            outputs = self._forward(items, predict)
+            outputs = self._forward([job.items[i] for job, i in refs], predict)
         except Exception as exc:  # noqa: BLE001 - any model failure becomes the request's 500
-            failure = exc
-        # Counted before answering: an answered caller's next request must not count twice.
-        backlog = self._queue.qsize()
-        if failure is None:
-            results = []
-            start = 0
-            for job in batch:
-                results.append((job, outputs[start : start + len(job.items)]))
-                start += len(job.items)
-            _resolve_all(results)
-        elif len(batch) == 1:
-            self._fail(batch[0], failure)
-        else:
-            # One bad input must fail only its own request: rerun each request alone.
-            log.warning("batch of %d requests failed; retrying them one by one", len(batch))
+            jobs = list(dict.fromkeys(job for job, _ in refs))
+            if len(jobs) == 1:
+                self._fail(jobs[0], exc)
+                return 0, self.depth
+            # One bad input must fail only its own request: rerun each request's part alone.
+            log.warning("a pass over %d requests failed; retrying them one by one", len(jobs))
             with self._stats_lock:
                 self.stats.split_batches += 1
-            for job in batch:
+            answered = 0
+            for job in jobs:
+                own = [(j, i) for j, i in refs if j is job]
                 try:
-                    job.resolve(self._forward(job.items, predict))
+                    outputs = self._forward([job.items[i] for _, i in own], predict)
+                    answered += self._store(own, outputs)[0]
                 except Exception as job_exc:  # noqa: BLE001
                     self._fail(job, job_exc)
-        return backlog
+            return answered, self.depth
+        return self._store(refs, outputs)
+
+    def _store(self, refs: list[tuple[_Job, int]], outputs: list[Any]) -> tuple[int, int]:
+        # Counted before answering: an answered caller's next request must not count twice.
+        backlog = self.depth
+        done = []
+        with self._stats_lock:
+            for (job, i), output in zip(refs, outputs, strict=True):
+                job.outputs[i] = output
+                job.left -= 1
+                if job.left == 0 and not job.dead:
+                    done.append(job)
+            self.stats.requests += len(done)
+        if done:
+            _resolve_all(done)
+        return len(done), backlog
 
     def _forward(self, items: list[Any], predict: Callable[[list[Any]], list[Any]]) -> list[Any]:
-        outputs: list[Any] = []
-        for start in range(0, len(items), self.max_batch_size):
-            chunk = items[start : start + self.max_batch_size]
-            result = predict(chunk)
-            if len(result) != len(chunk):
-                raise RuntimeError(f"predict returned {len(result)} outputs for {len(chunk)} items")
-            outputs.extend(result)
-        return outputs
+        result = predict(items)
+        if len(result) != len(items):
+            raise RuntimeError(f"predict returned {len(result)} outputs for {len(items)} items")
+        return result
 
     def _fail(self, job: _Job, exc: Exception) -> None:
+        if job.dead:
+            return
         with self._stats_lock:
             self.stats.failed_requests += 1
         log.error("inference failed for a request of %d inputs", len(job.items), exc_info=exc)

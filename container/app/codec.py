@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from app.errors import InputError
+from app.errors import InputError, TooLarge
 from app.schemas import ErrorBody
 
 try:
@@ -62,7 +62,7 @@ def _field_of(err: ValidationError) -> tuple[str, str]:
     return parts[0][0], "; ".join(message for _, message in parts)
 
 
-def _is_json(handler: Any, body: bytes, content_type: str) -> bool:
+def _is_json(handler: Any, body: bytes | memoryview, content_type: str) -> bool:
     if content_type in JSON_TYPES or content_type.endswith("+json"):
         return True
     # Clients that omit ContentType often send octet-stream: take a JSON object as JSON
@@ -70,11 +70,30 @@ def _is_json(handler: Any, body: bytes, content_type: str) -> bool:
     return (
         content_type == "application/octet-stream"
         and content_type not in handler.content_types
-        and body.lstrip()[:1] == b"{"
+        and bytes(body[:4096]).lstrip()[:1] == b"{"
     )
 
 
-def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
+def too_many(count: int, limit: int, field: str) -> ApiError:
+    return ApiError(
+        413,
+        "too_many_inputs",
+        f"{field}: {count} inputs; a request may hold {limit} (MAX_INPUTS_PER_REQUEST)",
+        field,
+    )
+
+
+def _count_inputs(payload: dict, max_inputs: int) -> None:
+    """Refuse an over-long input list before validation walks every item of it."""
+    for name in ("inputs", "text"):
+        value = payload.get(name)
+        if isinstance(value, list) and len(value) > max_inputs:
+            raise too_many(len(value), max_inputs, name)
+
+
+def _validate(
+    handler: Any, body: bytes | memoryview, content_type: str, max_inputs: int
+) -> BaseModel:
     if _is_json(handler, body, content_type):
         try:
             payload = loads(body)
@@ -82,6 +101,7 @@ def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
             raise ApiError(400, "invalid_json", f"body: not valid JSON ({exc})", "body") from None
         if not isinstance(payload, dict):
             raise ApiError(400, "invalid_request", "body: expected a JSON object", "body")
+        _count_inputs(payload, max_inputs)
         try:
             return handler.request_model.model_validate(payload)
         except ValidationError as exc:
@@ -92,15 +112,26 @@ def _validate(handler: Any, body: bytes, content_type: str) -> BaseModel:
         try:
             return handler.parse(body, content_type)
         except InputError as exc:
-            raise ApiError(400, "invalid_request", str(exc), exc.field) from None
+            raise input_error(exc) from None
     kinds = ", ".join(sorted({"application/json", *accepted}))
     raise ApiError(415, "unsupported_media_type", f"Content-Type {content_type!r}; use {kinds}")
 
 
-def prepare(handler: Any, body: bytes, content_type: str) -> tuple[BaseModel, list[Any]]:
-    """The validated request and its work items; ApiError (400/415) names what is wrong."""
-    parsed = _validate(handler, body, content_type)
+def input_error(exc: InputError) -> ApiError:
+    if isinstance(exc, TooLarge):
+        return ApiError(413, "payload_too_large", str(exc), exc.field)
+    return ApiError(400, "invalid_request", str(exc), exc.field)
+
+
+def prepare(
+    handler: Any, body: bytes | memoryview, content_type: str, max_inputs: int = 2048
+) -> tuple[BaseModel, list[Any]]:
+    """The validated request and its work items; ApiError (400/413/415) names what is wrong."""
+    parsed = _validate(handler, body, content_type, max_inputs)
     try:
-        return parsed, handler.decode(parsed)
+        items = handler.decode(parsed)
     except InputError as exc:
-        raise ApiError(400, "invalid_request", str(exc), exc.field) from None
+        raise input_error(exc) from None
+    if len(items) > max_inputs:
+        raise too_many(len(items), max_inputs, "inputs")
+    return parsed, items

@@ -13,3 +13,7 @@ class InputError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class TooLarge(InputError):
+    """A request is within the body limit but would cost more than a limit allows (413)."""

@@ -16,8 +16,10 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from app.batching import PredictionError, QueueFull
-from app.codec import ApiError, dumps, internal_error, prepare
+from app.batching import PredictionError, QueueFull, ShuttingDown
+from app.bodies import BodyTooLarge, ClientGone, read_body, trim_heap
+from app.codec import ApiError, dumps, input_error, internal_error, prepare
+from app.errors import InputError
 from app.settings import Settings
 from app.state import ServerState
 
@@ -34,15 +36,14 @@ access_log = logging.getLogger("container.access")
 
 CUSTOM_ATTRIBUTES = b"x-amzn-sagemaker-custom-attributes"
 INFERENCE_ID = b"x-amzn-sagemaker-inference-id"
+ATTRIBUTES_FIELD = "X-Amzn-SageMaker-Custom-Attributes"
+# SageMaker's limit: at most 1,024 characters of printable ASCII.
+MAX_ATTRIBUTES = 1024
 # Bodies above this are parsed off the event loop so a 1 GB async payload cannot stall /ping.
-PARSE_INLINE_LIMIT = 256 * 1024
+PARSE_INLINE_LIMIT = 64 * 1024
 _JSON = (b"content-type", b"application/json")
 _PING_OK = dumps({"status": "ok"})
 _ALLOWED = {"/ping": ("GET", "HEAD"), "/invocations": ("POST",)}
-
-
-class ClientGone(Exception):
-    """The caller disconnected before its body arrived; there is no one to answer."""
 
 
 class HotRoutes:
@@ -68,6 +69,19 @@ class HotRoutes:
             await self._ping(send, head=method == "HEAD")
             return
         started = time.perf_counter()
+        attributes = _header(scope, CUSTOM_ATTRIBUTES)
+        if attributes is not None and not _valid_attributes(attributes):
+            error = ApiError(
+                400,
+                "invalid_request",
+                f"{ATTRIBUTES_FIELD}: at most {MAX_ATTRIBUTES} printable ASCII characters "
+                f"(got {len(attributes)})",
+                ATTRIBUTES_FIELD,
+            )
+            await _answer(send, 400, error.payload(), [_JSON])  # not echoed: it is the fault
+            if self.settings.access_log:
+                _log_invocation(scope, 400, time.perf_counter() - started)
+            return
         self.state.in_flight += 1
         try:
             status, body, extra = await self._invoke(scope, receive)
@@ -83,6 +97,8 @@ class HotRoutes:
         await _answer(send, status, body, _headers(scope, extra))
         if self.settings.access_log:
             _log_invocation(scope, status, time.perf_counter() - started)
+        if scope.get("smc.large_body"):
+            await asyncio.to_thread(trim_heap)  # what parsing it freed goes back to the OS
 
     async def _ping(self, send: Send, head: bool) -> None:
         state = self.state
@@ -94,35 +110,75 @@ class HotRoutes:
         await _answer(send, status, b"" if head else body, [_JSON], length=len(body))
 
     async def _invoke(self, scope: Scope, receive: Receive) -> tuple[int, bytes, dict[str, str]]:
-        state = self.state
+        state, settings = self.state, self.settings
         handler, batcher = state.handler, state.batcher
         if not state.ready or handler is None or batcher is None:
             raise ApiError(503, "not_ready", "model is still loading", headers={"Retry-After": "5"})
+        if state.stopping:
+            raise _stopping()
         content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        body = None
         batcher.admit()
         try:
-            body = await _read_body(scope, receive, self.settings.max_payload_bytes)
+            try:
+                body = await read_body(
+                    _header(scope, b"content-length"),
+                    receive,
+                    settings.max_payload_bytes,
+                    settings.spool_bytes,
+                )
+            except BodyTooLarge as exc:
+                raise ApiError(413, "payload_too_large", str(exc), "body") from None
+            args = (handler, body.data, content_type, settings.max_inputs)
             if len(body) > PARSE_INLINE_LIMIT or getattr(handler, "blocking_decode", False):
-                parsed, items = await asyncio.to_thread(prepare, handler, body, content_type)
+                parsed, items = await asyncio.to_thread(prepare, *args)
             else:
-                parsed, items = prepare(handler, body, content_type)
+                parsed, items = prepare(*args)
         finally:
             batcher.release()
+            if body is not None and body.large:
+                body.close()
+                scope["smc.large_body"] = True
         try:
             outputs = await batcher.submit(items)
         except QueueFull as exc:
             raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None
+        except ShuttingDown:
+            raise _stopping() from None
         except PredictionError as exc:
+            if isinstance(exc.__cause__, InputError):
+                raise input_error(exc.__cause__) from None
             raise ApiError(500, "model_error", str(exc)) from None
-        return 200, dumps(handler.encode(parsed, outputs)), {}
+        answer = handler.encode(parsed, outputs)
+        truncated = [i for i, item in enumerate(items) if getattr(item, "truncated", False)]
+        if truncated:
+            # Inputs cut to the model's length: their indexes, so the caller can tell.
+            answer["truncated"] = truncated
+        return 200, dumps(answer), {}
+
+
+def _stopping() -> ApiError:
+    return ApiError(
+        503, "shutting_down", "the server is shutting down", headers={"Retry-After": "1"}
+    )
+
+
+def _valid_attributes(value: str) -> bool:
+    return len(value) <= MAX_ATTRIBUTES and all(" " <= ch <= "~" for ch in value)
 
 
 def _log_invocation(scope: Scope, status: int, seconds: float) -> None:
     client = scope.get("client")
     caller = f"{client[0]}:{client[1]}" if client else "-"
     inference_id = (_header(scope, INFERENCE_ID) or "-")[:128]
-    access_log.info('%s - "POST /invocations HTTP/%s" %d %.1fms inference-id=%s', caller,
-                    scope.get("http_version", "1.1"), status, seconds * 1000, inference_id)
+    access_log.info(
+        '%s - "POST /invocations HTTP/%s" %d %.1fms inference-id=%s',
+        caller,
+        scope.get("http_version", "1.1"),
+        status,
+        seconds * 1000,
+        inference_id,
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -140,25 +196,6 @@ def _headers(scope: Scope, extra: dict[str, str]) -> list[tuple[bytes, bytes]]:
     if attributes is not None:
         headers.append((CUSTOM_ATTRIBUTES, attributes.encode("latin-1")))
     return headers
-
-
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    declared = _header(scope, b"content-length") or ""
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"body of {declared} bytes exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"body exceeds {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def _answer(

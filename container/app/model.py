@@ -109,3 +109,10 @@ def load(model_dir: Path, task: str, runtime: Runtime, warm_batch: int = 1) -> T
         raise ModelLoadError(f"{task} handler returned the wrong number of outputs")
     log.info("model loaded and warmed (batch of %d)", warm_batch)
     return handler
+
+
+def pass_budget(handler: Any, settings: Any) -> int | None:
+    """Most cost units (padded tokens; pixels for images) one forward pass may hold."""
+    if handler.task == "image-classification":
+        return int(settings.max_request_pixels)
+    return getattr(handler, "pass_tokens", None)

@@ -39,8 +39,9 @@ TextInputs = Annotated[
 
 
 class _Request(BaseModel):
-    # A misspelt option should be a 400 naming it, not silently ignored.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A misspelt option should be a 400 naming it, not silently ignored; and strict types:
+    # "normalize": "yes" or "top_k": "3" is a client's mistake to name, not to guess at.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class EmbeddingRequest(_Request):

@@ -40,6 +40,13 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float) ->
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server reads from its environment, validated once at start."""
@@ -55,6 +62,12 @@ class Settings:
     max_payload_bytes: int
     drain_timeout_s: float
     access_log: bool
+    max_head_bytes: int = 32 * 1024
+    max_inputs: int = 2048
+    max_request_pixels: int = 100_000_000
+    max_batch_tokens: int | None = None  # None: the task's default for its device
+    spool_bytes: int = 1024 * 1024
+    runtime: str = "torch"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,4 +89,12 @@ class Settings:
             # SageMaker sends SIGKILL 30 s after SIGTERM.
             drain_timeout_s=_float(env, "DRAIN_TIMEOUT_SECONDS", 25.0, 0.0),
             access_log=(env.get("ACCESS_LOG", "1").strip().lower() not in ("0", "false", "no")),
+            # Request line plus headers; SageMaker's own headers are far below this.
+            max_head_bytes=_int(env, "MAX_HEADER_BYTES", 32 * 1024, 4096),
+            max_inputs=_int(env, "MAX_INPUTS_PER_REQUEST", 2048, 1),
+            max_request_pixels=_int(env, "MAX_REQUEST_PIXELS", 100_000_000, 1),
+            max_batch_tokens=_int(env, "BATCH_MAX_TOKENS", 0, 1) or None,
+            # Bodies past this go to a temporary file, not the heap.
+            spool_bytes=_int(env, "SPOOL_BODY_BYTES", 1024 * 1024, 0),
+            runtime=_choice(env, "EMBEDDING_RUNTIME", "torch", ("torch", "onnx")),
         )

@@ -16,3 +16,5 @@ class ServerState:
         self.batcher: Batcher | None = None
         self.load_error: str | None = None
         self.in_flight = 0
+        self.stopping = False  # the shutdown budget ran out: invocations answer 503
+        self.deadline: float | None = None  # monotonic time by which the process must exit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import boto3
@@ -129,3 +130,34 @@ def test_a_non_image_body_is_415_on_text_tasks(text_classifier: Server) -> None:
         headers={"Content-Type": "image/png"},
     )
     assert response.status_code == 415
+
+
+def vm_kib(server: Server, name: str) -> int:
+    for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    raise AssertionError(name)
+
+
+@pytest.mark.slow
+def test_images_past_the_request_pixel_bound_are_refused_before_decoding(
+    image_classifier: Server,
+) -> None:
+    # Three 9999x9999 PNGs: ~40 KB each on the wire, 300 MB each decoded to RGB.
+    buffer = io.BytesIO()
+    Image.new("1", (9999, 9999)).save(buffer, format="PNG")
+    large = base64.b64encode(buffer.getvalue()).decode()
+    invoke(image_classifier, {"inputs": base64.b64encode(png((1, 2, 3))).decode()})
+    before = vm_kib(image_classifier, "VmRSS")
+    Path(f"/proc/{image_classifier.proc.pid}/clear_refs").write_text("5")  # peak := now
+    response = invoke(image_classifier, {"inputs": [large, large, large]})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["error"] == "payload_too_large"
+    assert body["field"] == "inputs.1"  # the first image past the bound
+    assert "MAX_REQUEST_PIXELS" in body["message"]
+    # Nothing was decoded: the sizes come from the PNG headers.
+    assert vm_kib(image_classifier, "VmHWM") - before < 64 * 1024
+    small = base64.b64encode(png((9, 9, 9))).decode()
+    assert invoke(image_classifier, {"inputs": [small, small]}).status_code == 200

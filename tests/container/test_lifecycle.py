@@ -106,3 +106,27 @@ def test_one_consumer_per_device_drains_the_same_queue(
     assert stats["batches"] == 2
     # Both requests were in a forward pass at the same time: only two consumers allow that.
     assert stats["peak_running"] == 2
+
+
+def test_sigterm_during_a_long_batch_keeps_one_budget_and_answers_503_json(
+    server_factory, summarizer_dir: Path
+) -> None:
+    # One batch far longer than the budget: 64 inputs, 1,000 generation steps each.
+    budget = 4.0
+    server = server_factory(summarizer_dir, DRAIN_TIMEOUT_SECONDS=str(budget))
+    endless = {"inputs": ["the model is fast"] * 64, "max_length": 1000, "min_length": 1000}
+    before = server.stats()["batches"]
+    call = InBackground(lambda: httpx.post(f"{server.url}/invocations", json=endless, timeout=120))
+    server.wait_until(lambda s: s["batches"] > before, "the batch to start")
+    start = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    response = call.result(60)
+    answered = time.monotonic() - start
+    assert server.proc.wait(60) == 0, server.log()[-2000:]
+    exited = time.monotonic() - start
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "shutting_down"
+    assert answered < budget, answered
+    assert exited <= budget + 0.5, exited  # one budget, not uvicorn's and then the drain's
+    assert "terminate called" not in server.log()

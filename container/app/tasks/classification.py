@@ -12,13 +12,17 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from app.model import Runtime
 from app.schemas import ClassificationRequest
-from app.tasks.common import input_limit, load_pretrained, parse_text
+from app.tasks.common import Encoded, TextEncoder, input_limit, load_pretrained, parse_text
 
 
 @dataclass(frozen=True)
 class ClassificationItem:
-    text: str
+    encoded: Encoded
     top_k: int | None
+
+    @property
+    def truncated(self) -> bool:
+        return self.encoded.truncated
 
 
 def top_labels(scores: torch.Tensor, id2label: dict[int, str], top_k: int | None) -> list[dict]:
@@ -33,6 +37,10 @@ def top_labels(scores: torch.Tensor, id2label: dict[int, str], top_k: int | None
 
 class ClassificationHandler:
     task = "text-classification"
+    # A pass costs about its padded tokens plus a fixed part worth ~32 of them (MiniLM on
+    # 2 CPU cores); at most this many padded tokens go into one pass.
+    pass_overhead = 32.0
+    pass_tokens = 8192
     request_model: type[BaseModel] = ClassificationRequest
     content_types = frozenset({"text/plain"})
 
@@ -43,23 +51,22 @@ class ClassificationHandler:
         self.max_input = input_limit(self.tokenizer, self.model.config)
         self.id2label = {int(k): v for k, v in self.model.config.id2label.items()}
         self.multi_label = self.model.config.problem_type == "multi_label_classification"
+        self.encoder = TextEncoder(self.tokenizer, self.max_input)
 
     def parse(self, body: bytes, content_type: str) -> BaseModel:
-        return ClassificationRequest(inputs=parse_text(body))
+        return ClassificationRequest(inputs=parse_text(body, self.encoder.max_chars))
 
     def decode(self, request: BaseModel) -> list[ClassificationItem]:
         assert isinstance(request, ClassificationRequest)
         texts = [request.inputs] if isinstance(request.inputs, str) else request.inputs
-        return [ClassificationItem(text, request.top_k) for text in texts]
+        return [ClassificationItem(e, request.top_k) for e in self.encoder.encode(texts)]
+
+    @staticmethod
+    def cost(item: ClassificationItem) -> int:
+        return len(item.encoded.ids)
 
     def predict(self, items: list[ClassificationItem]) -> list[list[dict]]:
-        enc = self.tokenizer(
-            [item.text for item in items],
-            padding=True,
-            truncation=True,
-            max_length=self.max_input,
-            return_tensors="pt",
-        ).to(self.runtime.device)
+        enc = self.encoder.pad([item.encoded for item in items], self.runtime.device)
         with torch.inference_mode():
             logits = self.model(**enc).logits.float()
             scores = logits.sigmoid() if self.multi_label else logits.softmax(-1)

@@ -13,15 +13,19 @@ from transformers import AutoModel, AutoTokenizer
 
 from app.model import Runtime
 from app.schemas import EmbeddingRequest
-from app.tasks.common import load_pretrained, parse_text
+from app.tasks.common import Encoded, TextEncoder, load_pretrained, parse_text
 
 POOLING_MODES = ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens", "lasttoken")
 
 
 @dataclass(frozen=True)
 class EmbeddingItem:
-    text: str
+    encoded: Encoded
     normalize: bool
+
+    @property
+    def truncated(self) -> bool:
+        return self.encoded.truncated
 
 
 def read_pooling(model_dir: Path) -> tuple[str, ...]:
@@ -73,6 +77,10 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, modes: tuple[str, ...]) -> to
 
 class EmbeddingHandler:
     task = "feature-extraction"
+    # A pass costs about its padded tokens plus a fixed part worth ~32 of them (MiniLM on
+    # 2 CPU cores); at most this many padded tokens go into one pass.
+    pass_overhead = 32.0
+    pass_tokens = 8192
     request_model: type[BaseModel] = EmbeddingRequest
     content_types = frozenset({"text/plain"})
 
@@ -83,24 +91,23 @@ class EmbeddingHandler:
         self.modes = read_pooling(model_dir)
         self.default_normalize = has_normalize_module(model_dir)
         self.max_length = max_seq_length(model_dir, self.tokenizer, self.model.config)
+        self.encoder = TextEncoder(self.tokenizer, self.max_length)
 
     def parse(self, body: bytes, content_type: str) -> BaseModel:
-        return EmbeddingRequest(inputs=parse_text(body))
+        return EmbeddingRequest(inputs=parse_text(body, self.encoder.max_chars))
 
     def decode(self, request: BaseModel) -> list[EmbeddingItem]:
         assert isinstance(request, EmbeddingRequest)
         texts = [request.inputs] if isinstance(request.inputs, str) else request.inputs
         normalize = self.default_normalize if request.normalize is None else request.normalize
-        return [EmbeddingItem(text, normalize) for text in texts]
+        return [EmbeddingItem(e, normalize) for e in self.encoder.encode(texts)]
+
+    @staticmethod
+    def cost(item: EmbeddingItem) -> int:
+        return len(item.encoded.ids)
 
     def predict(self, items: list[EmbeddingItem]) -> list[list[float]]:
-        enc = self.tokenizer(
-            [item.text for item in items],
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        ).to(self.runtime.device)
+        enc = self.encoder.pad([item.encoded for item in items], self.runtime.device)
         with torch.inference_mode():
             hidden = self.model(**enc).last_hidden_state
             vectors = pool(hidden, enc["attention_mask"], self.modes).float()

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from app.errors import InputError
+from app.errors import InputError, TooLarge
 from app.model import Runtime
 from app.schemas import ImageRequest
 from app.tasks.classification import top_labels
@@ -33,7 +33,11 @@ class RawImageRequest(BaseModel):
 
 @dataclass(frozen=True)
 class ImageItem:
-    image: Any  # PIL.Image.Image, RGB
+    """An image still encoded: it is decoded only when its batch runs."""
+
+    data: bytes
+    pixels: int
+    field: str
     top_k: int | None
 
 
@@ -66,17 +70,27 @@ class S3Reader:
             return self._client
 
 
+def image_size(data: bytes, field: str) -> int:
+    """The image's pixel count, from its header alone (nothing is decoded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise InputError(field, "not a readable image") from None
+    if width * height > MAX_PIXELS:
+        raise TooLarge(field, f"image of {width}x{height} exceeds {MAX_PIXELS} pixels")
+    return width * height
+
+
 def open_image(data: bytes, field: str) -> Any:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_PIXELS:
-            raise InputError(field, f"image of {image.width}x{image.height} is too large")
-        return image.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
+        with Image.open(io.BytesIO(data)) as image:
+            return image.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError):
         raise InputError(field, "not a readable image") from None
 
 
@@ -96,6 +110,8 @@ class ImageClassificationHandler:
     # Decoding images (and reading S3) blocks: the server runs decode off the event loop.
     blocking_decode = True
 
+    max_request_pixels = 100_000_000  # the server sets MAX_REQUEST_PIXELS
+
     def setup(self, model_dir: Path, runtime: Runtime) -> None:
         from transformers import AutoImageProcessor, AutoModelForImageClassification
 
@@ -106,27 +122,58 @@ class ImageClassificationHandler:
         self.s3 = S3Reader()
 
     def parse(self, body: bytes, content_type: str) -> BaseModel:
-        if not body:
+        if not len(body):
             raise InputError("body", "empty image")
-        return RawImageRequest(data=body)
+        return RawImageRequest(data=bytes(body))
 
     def decode(self, request: BaseModel) -> list[ImageItem]:
         if isinstance(request, RawImageRequest):
-            return [ImageItem(open_image(request.data, "body"), request.top_k)]
+            return self._bounded(
+                [ImageItem(request.data, image_size(request.data, "body"), "body", request.top_k)]
+            )
         assert isinstance(request, ImageRequest)
         sources = [request.inputs] if isinstance(request.inputs, str) else request.inputs
         items = []
+        total = 0
         for index, source in enumerate(sources):
             field = "inputs" if isinstance(request.inputs, str) else f"inputs.{index}"
             if source.startswith("s3://"):
                 data = self.s3.read(source, field)
             else:
                 data = decode_base64(source, field)
-            items.append(ImageItem(open_image(data, field), request.top_k))
+            pixels = image_size(data, field)
+            total += pixels
+            if total > self.max_request_pixels:
+                # Refused before any image is decoded: the sizes come from the headers.
+                raise TooLarge(
+                    field,
+                    f"images up to this one hold {total} pixels; a request may hold "
+                    f"{self.max_request_pixels} (MAX_REQUEST_PIXELS)",
+                )
+            items.append(ImageItem(data, pixels, field, request.top_k))
         return items
 
+    def _bounded(self, items: list[ImageItem]) -> list[ImageItem]:
+        if items[0].pixels > self.max_request_pixels:
+            raise TooLarge(
+                "body",
+                f"image of {items[0].pixels} pixels exceeds "
+                f"{self.max_request_pixels} (MAX_REQUEST_PIXELS)",
+            )
+        return items
+
+    @staticmethod
+    def cost(item: ImageItem) -> int:
+        return item.pixels
+
+    # Every image is resized to the model's input: a pass costs its decoding, not padding.
+    pass_overhead = float(MAX_PIXELS)
+
     def predict(self, items: list[ImageItem]) -> list[list[dict]]:
-        pixels = self.processor(images=[item.image for item in items], return_tensors="pt")
+        # Decoded here, one pass at a time: a request's images are never all in memory.
+        images = [open_image(item.data, item.field) for item in items]
+        pixels = self.processor(images=images, return_tensors="pt")
+        del images
         pixels = pixels["pixel_values"].to(self.runtime.device, self.runtime.dtype)
         with torch.inference_mode():
             scores = self.model(pixel_values=pixels).logits.float().softmax(-1).cpu()
