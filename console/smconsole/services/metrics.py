@@ -55,7 +55,7 @@ class MetricsService:
         self, endpoint: str, *, minutes: int = 60, period: int = 60,
     ) -> dict[str, MetricSeries]:
         """The last `minutes` of each async metric present, one point per `period` seconds."""
-        wanted = [(n, d) for n, d in self.available(endpoint) if n in ASYNC_METRICS]
+        wanted = _one_series_each(self.available(endpoint))
         if not wanted:
             return {}
         end = datetime.fromtimestamp(self._clock(), UTC)
@@ -92,7 +92,7 @@ class MetricsService:
         series: dict[str, MetricSeries] = {}
         for i, (name, dims) in enumerate(wanted[:500]):
             points = sorted(results.get(f"m{i}", []))
-            # Per-variant metrics: several series per name; the detail shows their sum.
+            # Only per-variant series of this name: the endpoint's is their sum.
             previous = series.get(name)
             if previous is not None:
                 points = _add(previous, points)
@@ -102,6 +102,24 @@ class MetricsService:
                 dimensions=dims,
             )
         return series
+
+
+def _one_series_each(
+    found: list[tuple[str, tuple[tuple[str, str], ...]]],
+) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Per async metric, the series to show: each dimension set once (ListMetrics repeats
+    them), and of those the fewest dimensions, the endpoint-wide one when it is published;
+    adding it to its per-variant copies would count every invocation twice."""
+    chosen: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for name, dims in found:
+        if name not in ASYNC_METRICS:
+            continue
+        known = chosen.setdefault(name, set())
+        if not known or len(dims) == len(next(iter(known))):
+            known.add(dims)
+        elif len(dims) < len(next(iter(known))):
+            chosen[name] = {dims}
+    return [(name, dims) for name, sets in chosen.items() for dims in sorted(sets)]
 
 
 def _add(series: MetricSeries, points: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
