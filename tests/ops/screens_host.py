@@ -27,6 +27,7 @@ from smconsole.models.scaling import (
     ScalingResult,
     ScalingState,
 )
+from smconsole.ui.settings import ConsoleSettings
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
@@ -124,13 +125,18 @@ class FixedDeploy:
 
 @dataclass
 class Services:
+    """The ops screens' share of ui.protocols.ServicesApi; the rest is not used by them."""
+
     autoscaling: Any = None
     deploy: Any = None
     container: Any = None
+    endpoints: Any = None
+    logs: Any = None
+    metrics: Any = None
+    requests: Any = None
+    outputs: Any = None
+    label: str = "local"
     read_only: bool = False
 
 
-@dataclass(frozen=True)
-class Settings:
-    read_only: bool = False
-    refresh_seconds: float = 15.0
+Settings = ConsoleSettings

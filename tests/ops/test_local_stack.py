@@ -115,7 +115,8 @@ async def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_pat
                                                        demo: DeploySpec) -> None:
     """Through the scaling view: a bad edit changes nothing; 0..2 with the step pair scales the
     endpoint to zero, and a new request brings an instance back; the view shows both."""
-    from smconsole.ui.screens.scaling import ConfirmChangesScreen, ScalingScreen
+    from smconsole.ui.screens.modals import ConfirmChangesScreen
+    from smconsole.ui.screens.scaling import ScalingScreen
     from textual.widgets import Checkbox, Input, Select, Static
 
     from .screens_host import Host, Services, Settings, until
@@ -197,7 +198,7 @@ async def test_deploy_view_shows_why_a_deploy_failed(local_stack: Any, tmp_path:
                                                      demo: DeploySpec) -> None:
     """The view's path end to end: dry run, apply, Failed with the reason and the log lines."""
     from smconsole.ui.screens.deploy import DeployScreen
-    from smconsole.ui.screens.scaling import ConfirmChangesScreen
+    from smconsole.ui.screens.modals import ConfirmChangesScreen
     from textual.widgets import Static
 
     from .screens_host import Host, Services, Settings, until
@@ -221,7 +222,7 @@ async def test_deploy_view_shows_why_a_deploy_failed(local_stack: Any, tmp_path:
     app = Host(lambda: DeployScreen(Services(deploy=service), Settings(), str(spec_file)))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        await pilot.press("p")
+        await pilot.press("enter")
         await until(pilot, lambda: screen.plan is not None, timeout=30)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ConfirmChangesScreen))

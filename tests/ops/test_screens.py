@@ -9,7 +9,8 @@ from smconsole.services.autoscaling import AutoscalingService, alarm_name
 from smconsole.services.deploy import DeployService
 from smconsole.session import AwsSession
 from smconsole.ui.screens.deploy import DeployScreen
-from smconsole.ui.screens.scaling import ConfirmChangesScreen, ScalingScreen
+from smconsole.ui.screens.modals import ConfirmChangesScreen
+from smconsole.ui.screens.scaling import ScalingScreen
 from textual.widgets import Input, Log, Static
 
 from .conftest import make_endpoint
@@ -100,8 +101,8 @@ async def test_deploy_screen_dry_run_then_apply(moto_session: AwsSession,
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, DeployScreen)
-        assert screen.check_action("apply", ()) is False  # dry run first
-        await pilot.press("p")
+        assert screen.check_action("apply", ()) is None  # dimmed: dry run first
+        await pilot.press("enter")  # in the spec path: the dry run
         await until(pilot, lambda: screen.plan is not None)
         diff = text(screen, "#deploy-diff")
         assert "create endpoint smconsole-demo" in diff and "+ endpoint smconsole-demo" in diff
@@ -128,7 +129,7 @@ async def test_deploy_screen_shows_spec_errors_with_lines(tmp_path: Path,
                                     str(bad)))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await pilot.press("p")
+        await pilot.press("enter")
         await until(pilot, lambda: "cannot be deployed" in text(screen, "#deploy-status"))
         assert f"{bad}:2: model.data: required field missing" in text(screen, "#deploy-diff")
         assert screen.plan is None
@@ -139,7 +140,7 @@ async def test_deploy_failure_shows_why_and_x_cleans_up(demo_spec_path: Path) ->
     app = Host(lambda: DeployScreen(Services(deploy=fake), Settings(), str(demo_spec_path)))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await pilot.press("p")
+        await pilot.press("enter")
         await until(pilot, lambda: screen.plan is not None)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ConfirmChangesScreen))
@@ -173,3 +174,58 @@ async def test_scaling_view_refreshes_counts_without_losing_an_edit() -> None:
         await until(pilot, lambda: "0 current / 0 desired" in text(screen, "#scaling-title"))
         assert fake.describes >= 2
         assert screen.query_one("#max-input", Input).value == "3"
+
+
+async def test_an_unedited_form_changes_nothing_it_does_not_show(
+        moto_session: AwsSession) -> None:
+    """Issue 13.6: Ctrl+S on an untouched form proposed the step cooldown 60 → 300 s and the
+    alarm 1×60 → 2×60 s, fields the form does not have; it keeps them now."""
+    from smconsole.specs.scaling import ScalingSpec
+
+    endpoint = make_endpoint(moto_session, "as-deployed")
+    service = AutoscalingService(moto_session)
+    spec = ScalingSpec.model_validate({
+        "min_capacity": 0, "max_capacity": 2,
+        "target_tracking": [{"metric": "ApproximateBacklogSizePerInstance", "target": 5,
+                             "scale_out_cooldown": 60, "scale_in_cooldown": 300}],
+        "scale_out_from_zero": {"cooldown": 60, "period": 60, "evaluation_periods": 1},
+    })
+    assert service.apply(service.plan(endpoint, spec, replace_policies=True)).applied
+    app = Host(lambda: ScalingScreen(Services(autoscaling=service), Settings(), endpoint))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.state is not None and screen.form_filled)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.last_plan is not None)
+        assert screen.last_plan.diff_lines() == [] or screen.last_plan.empty, \
+            screen.last_plan.diff_lines()
+        assert "no changes" in text(screen, "#scaling-message")
+        # What the form keeps is on screen too, and the step policy names its alarm.
+        assert "1×60s, cooldown 60s" in text(screen, "#step-detail")
+        policies = screen.query_one("#scaling-policies")
+        step_row = [str(c) for c in policies.get_row("scale-out-from-zero")]
+        assert "no alarm" not in step_row[1]
+    assert app.errors == []
+
+
+async def test_deploy_types_into_the_path_and_read_only_says_so(demo_spec_path: Path) -> None:
+    """Issue 13.5: focus starts in the spec path, so `p`, `a`... are text there; 13.7: in
+    read-only the dry run does not say "a applies", and pressing `a` says why not."""
+    fake = FixedDeploy()
+    app = Host(lambda: DeployScreen(Services(deploy=fake, read_only=True),
+                                    Settings(read_only=True), "configs/"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        path = screen.query_one("#deploy-path", Input)
+        assert app.focused is path
+        path.value = ""
+        await pilot.press(*str(demo_spec_path))  # holds p, a, y, ... as letters
+        assert path.value == str(demo_spec_path) and screen.plan is None
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.plan is not None)
+        assert "a applies" not in text(screen, "#deploy-status")
+        assert "read-only" in text(screen, "#deploy-status")
+        await pilot.press("a")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmChangesScreen)
+        assert any(n.message == "read-only: apply refused" for n in app._notifications)

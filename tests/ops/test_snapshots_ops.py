@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from smconsole.locations import repo_root
 from smconsole.ui.screens.deploy import DeployScreen
-from smconsole.ui.screens.scaling import ConfirmChangesScreen, ScalingScreen
+from smconsole.ui.screens.modals import ConfirmChangesScreen
+from smconsole.ui.screens.scaling import ScalingScreen
 
 from .screens_host import FixedAutoscaling, FixedDeploy, Host, Services, Settings, until
 
@@ -58,7 +59,7 @@ def deploy_app() -> SnapHost:
 
 def test_deploy_dry_run(snap_compare: Any) -> None:
     async def run_before(pilot: Any) -> None:
-        await pilot.press("p")
+        await pilot.press("enter")
         await until(pilot, lambda: pilot.app.screen.plan is not None)
         await pilot.pause()
 
@@ -68,7 +69,7 @@ def test_deploy_dry_run(snap_compare: Any) -> None:
 def test_deploy_failed_with_reason_and_logs(snap_compare: Any) -> None:
     async def run_before(pilot: Any) -> None:
         screen = pilot.app.screen
-        await pilot.press("p")
+        await pilot.press("enter")
         await until(pilot, lambda: screen.plan is not None)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmChangesScreen))

@@ -93,8 +93,14 @@ class FakeRequests:
                           for i in range(total)]
         return Result(self._batch(batch_id, total), total)
 
-    def resubmit(self, batch_id: str, indexes: list[int],
-                 progress: Callable[[SubmitProgress], None] | None = None) -> Result:
+    def resubmit_failed(self, batch_id: str,
+                        progress: Callable[[SubmitProgress], None] | None = None
+                        ) -> Result | None:
+        with self.lock:
+            indexes = [r.index for r in self.rows
+                       if r.batch_id == batch_id and r.status is Status.FAILED]
+        if not indexes:
+            return None
         self.resubmitted.append((batch_id, indexes))
         return Result(self._batch("retry-1", len(indexes)), len(indexes))
 
@@ -147,9 +153,18 @@ class FakeOutputs:
 
 @dataclass
 class FakeServices:
+    """The requests screen's share of ui.protocols.ServicesApi."""
+
     requests: FakeRequests = field(default_factory=FakeRequests)
     outputs: FakeOutputs = field(default_factory=FakeOutputs)
     read_only: bool = False
+    endpoints: Any = None
+    logs: Any = None
+    metrics: Any = None
+    autoscaling: Any = None
+    deploy: Any = None
+    container: Any = None
+    label: str = "local"
 
 
 class Host(SharedHost):

@@ -276,7 +276,8 @@ async def test_requests_screen_with_real_services(
 
     session = local_stack.session()
     services = SimpleNamespace(requests=RequestService(session, ledger),
-                               outputs=OutputWatcher(session, ledger, tick=0.5))
+                               outputs=OutputWatcher(session, ledger, tick=0.5),
+                               read_only=False)
     path = write_batch(tmp_path / "tui", f"""\
 endpoint: {s3_endpoint['endpoint']}
 requests:
@@ -284,7 +285,9 @@ requests:
     repeat: 4
   - body: {{inputs: "bad", colour: red}}
 """)
-    app = Host(lambda: RequestsScreen(services))
+    from smconsole.ui.settings import ConsoleSettings
+
+    app = Host(lambda: RequestsScreen(services, ConsoleSettings()))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")
         app.screen.query_one("#batch-path", Input).value = str(path)

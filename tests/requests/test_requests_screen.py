@@ -8,16 +8,17 @@ from pathlib import Path
 from batch_files import write_batch
 from screen_fakes import NOW, FakeServices, Host, until
 from smconsole.models.requests import Batch, Status
-from smconsole.ui.screens.requests import ConfirmAgainScreen, RequestsScreen
+from smconsole.ui.screens.modals import ConfirmAgainScreen, PromptScreen
+from smconsole.ui.screens.requests import RequestsScreen
+from smconsole.ui.settings import ConsoleSettings
 from textual.widgets import DataTable, Input, Static
 
 SIZE = (120, 40)
 
 
-def app_for(services: FakeServices, tmp_path: Path | None = None, *, watch: bool = True,
-            settings: object = None) -> Host:
-    return Host(lambda: RequestsScreen(services, settings, clock=lambda: NOW,
-                                       export_dir=tmp_path, watch=watch))
+def app_for(services: FakeServices, *, watch: bool = True, read_only: bool = False) -> Host:
+    settings = ConsoleSettings(clock=lambda: NOW, read_only=read_only)
+    return Host(lambda: RequestsScreen(services, settings, watch=watch))
 
 
 def table_of(app: Host) -> DataTable:
@@ -125,17 +126,27 @@ async def test_resubmit_failed_of_the_selected_batch() -> None:
         assert services.requests.resubmitted == [("demo-4f1c2a-0a1b2c", [2])]
 
 
-async def test_export_writes_the_visible_rows(tmp_path: Path) -> None:
+async def test_export_asks_where_then_writes_the_visible_rows(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """Issue 13.13: `e` wrote into the current folder without asking."""
+    monkeypatch.chdir(tmp_path)
     services = FakeServices()
-    app = app_for(services, tmp_path)
+    app = app_for(services)
+    target = tmp_path / "out" / "mine.jsonl"
+    target.parent.mkdir()
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table_of(app).row_count == 5)
         await pilot.press("f", "f")  # succeeded only
         await pilot.press("e")
-        await until(pilot, lambda: list(tmp_path.glob("smconsole-results-*.jsonl")))
-        (path,) = tmp_path.glob("smconsole-results-*.jsonl")
-        await until(pilot, lambda: len(path.read_text().splitlines()) == 2)
-        assert {json.loads(x)["status"] for x in path.read_text().splitlines()} == {"succeeded"}
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+        assert list(tmp_path.glob("*.jsonl")) == []  # nothing written before the answer
+        prompt = app.screen.query_one(Input)
+        assert prompt.value.startswith(str(tmp_path))
+        prompt.value = str(target)
+        await pilot.press("enter")
+        await until(pilot, lambda: target.exists() and len(target.read_text().splitlines()) == 2)
+        assert {json.loads(x)["status"] for x in target.read_text().splitlines()} == {"succeeded"}
+        assert list(tmp_path.glob("*.jsonl")) == []
 
 
 async def test_watcher_thread_outcomes_update_the_table() -> None:
@@ -153,7 +164,7 @@ async def test_watcher_thread_outcomes_update_the_table() -> None:
 
 async def test_read_only_dims_submit_and_resubmit() -> None:
     services = FakeServices(read_only=True)
-    app = app_for(services, watch=False)
+    app = app_for(services, watch=False, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table_of(app).row_count == 5)
         screen = app.screen

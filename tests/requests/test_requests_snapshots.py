@@ -7,7 +7,9 @@ from typing import Any
 
 from screen_fakes import NOW, FakeServices, Host, until
 from smconsole.models.requests import Batch
-from smconsole.ui.screens.requests import ConfirmAgainScreen, RequestsScreen
+from smconsole.ui.screens.modals import ConfirmAgainScreen
+from smconsole.ui.screens.requests import RequestsScreen
+from smconsole.ui.settings import ConsoleSettings
 from textual.widgets import DataTable
 
 SIZE = (120, 40)
@@ -19,7 +21,8 @@ def loaded_app(services: FakeServices | None = None) -> Host:
     services.outputs.bodies[failure] = json.dumps(
         {"error": "invalid_request", "message": "colour: Extra inputs are not permitted",
          "field": "colour"}).encode()
-    return Host(lambda: RequestsScreen(services, clock=lambda: NOW, watch=False))
+    return Host(lambda: RequestsScreen(services, ConsoleSettings(clock=lambda: NOW),
+                                       watch=False))
 
 
 async def rows_loaded(pilot: Any) -> None:

@@ -159,3 +159,19 @@ class FakeServices:
     container: Any | None = None
     label: str = "local"
     read_only: bool = False
+
+
+@dataclass
+class FixedContainer:
+    """The container screen's services without docker or a process: a fixed status."""
+
+    def docker_status(self) -> Any:
+        from smconsole.models.container import DockerStatus
+
+        return DockerStatus(client=False, engine=False, gpu=False,
+                            message="docker not found: process mode runs the server directly")
+
+    def get(self, name: str = "default") -> Any:
+        from smconsole import errors
+
+        raise errors.NotFound(f"no container named {name} was started")

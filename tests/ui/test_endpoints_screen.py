@@ -88,14 +88,14 @@ async def test_delete_needs_the_name_typed(moto_session) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _loaded(pilot, app)
         assert screen.selected_name() == "doomed"
-        await pilot.press("d")
+        await pilot.press("ctrl+d")
         assert isinstance(app.screen, ConfirmDeleteScreen)
         await pilot.press(*"doome", "enter")  # not the name: stays open, deletes nothing
         assert isinstance(app.screen, ConfirmDeleteScreen)
         names = [e["EndpointName"] for e in
                  moto_session.client("sagemaker").list_endpoints()["Endpoints"]]
         assert "doomed" in names
-        await pilot.press("d", "enter")
+        await pilot.press("d", "enter")  # "d" is text here, not a key
         await until(pilot, lambda: "doomed" not in _table_names(screen))
         names = [e["EndpointName"] for e in
                  moto_session.client("sagemaker").list_endpoints()["Endpoints"]]
@@ -113,11 +113,14 @@ async def test_read_only_disables_delete_and_the_session_refuses(moto_url) -> No
         assert "READ-ONLY" in app.sub_title
         delete = next(b for b in screen.active_bindings.values() if b.binding.action == "delete")
         assert delete.enabled is False  # shown dimmed in the footer
-        await pilot.press("d")
+        await pilot.press("ctrl+d")
         assert isinstance(app.screen, EndpointsScreen)  # no confirmation offered
+        # Issue 13.7: and the press says why rather than nothing.
+        assert any(n.message == "read-only: delete refused" for n in app._notifications)
         await pilot.press("enter")
         assert isinstance(app.screen, EndpointDetailScreen)
-        await pilot.press("d")
+        await until(pilot, lambda: app.screen.detail is not None)
+        await pilot.press("ctrl+d")
         assert isinstance(app.screen, EndpointDetailScreen)
     with pytest.raises(errors.ReadOnlyRefused):
         services.endpoints.delete("precious")

@@ -29,13 +29,13 @@ from smconsole.models.scaling import (
 from smconsole.session import AwsSession, aws_errors
 from smconsole.specs.scaling import (
     ASYNC_METRICS,
-    ScaleFromZeroSpec,
+    ScaleOutFromZeroSpec,
     ScalingSpec,
     TargetTrackingSpec,
 )
 
 NAMESPACE = "AWS/SageMaker"
-STEP_POLICY_NAME = "scale-out-from-zero"
+SCALE_OUT_FROM_ZERO_POLICY = "scale-out-from-zero"
 STEP_METRIC = "HasBacklogWithoutCapacity"
 PREDEFINED_INVOCATIONS = "SageMakerVariantInvocationsPerInstance"
 
@@ -265,8 +265,8 @@ class AutoscalingService:
         if replace_policies:
             wanted = [tracking_policy(state, tt) for tt in spec.target_tracking]
             if spec.scale_out_from_zero is not None:
-                wanted.append(step_policy(state, spec.scale_out_from_zero))
-                alarm = step_alarm(state, spec.scale_out_from_zero)
+                wanted.append(scale_out_from_zero_policy(state, spec.scale_out_from_zero))
+                alarm = scale_out_from_zero_alarm(state, spec.scale_out_from_zero)
             wanted_names = {w["PolicyName"] for w in wanted}
             for request in wanted:
                 name = request["PolicyName"]
@@ -478,9 +478,9 @@ def tracking_policy(state: ScalingState, spec: TargetTrackingSpec) -> dict[str, 
     }
 
 
-def step_policy(state: ScalingState, spec: ScaleFromZeroSpec) -> dict[str, Any]:
+def scale_out_from_zero_policy(state: ScalingState, spec: ScaleOutFromZeroSpec) -> dict[str, Any]:
     return {
-        "PolicyName": spec.name or STEP_POLICY_NAME,
+        "PolicyName": spec.name or SCALE_OUT_FROM_ZERO_POLICY,
         "ServiceNamespace": SERVICE_NAMESPACE, "ResourceId": state.resource_id,
         "ScalableDimension": SCALABLE_DIMENSION, "PolicyType": "StepScaling",
         "StepScalingPolicyConfiguration": {
@@ -494,10 +494,10 @@ def step_policy(state: ScalingState, spec: ScaleFromZeroSpec) -> dict[str, Any]:
     }
 
 
-def step_alarm(state: ScalingState, spec: ScaleFromZeroSpec) -> dict[str, Any]:
+def scale_out_from_zero_alarm(state: ScalingState, spec: ScaleOutFromZeroSpec) -> dict[str, Any]:
     """The alarm that fires the step policy; AlarmActions get the policy's ARN at apply time."""
     return {
-        "_policy": spec.name or STEP_POLICY_NAME,
+        "_policy": spec.name or SCALE_OUT_FROM_ZERO_POLICY,
         "AlarmName": alarm_name(state.endpoint, state.variant),
         "AlarmDescription": f"Scale {state.endpoint} out from zero when requests wait",
         "ActionsEnabled": True,
@@ -513,7 +513,7 @@ def step_alarm(state: ScalingState, spec: ScaleFromZeroSpec) -> dict[str, Any]:
 
 def alarm_policy_name(spec: ScalingSpec) -> str:
     step = spec.scale_out_from_zero
-    return (step.name if step and step.name else STEP_POLICY_NAME)
+    return (step.name if step and step.name else SCALE_OUT_FROM_ZERO_POLICY)
 
 
 def _has_action(raw_alarm: dict[str, Any], snap: _Snapshot, spec: ScalingSpec) -> bool:

@@ -62,7 +62,7 @@ class TargetTrackingSpec(_Spec):
         return self.statistic or DEFAULT_STATISTIC[self.metric]
 
 
-class ScaleFromZeroSpec(_Spec):
+class ScaleOutFromZeroSpec(_Spec):
     """The +1 StepScaling policy fired by an alarm on HasBacklogWithoutCapacity.
 
     Without it an endpoint at zero instances wakes only once the backlog passes the tracking
@@ -77,7 +77,7 @@ class ScaleFromZeroSpec(_Spec):
     name: str | None = Field(default=None, pattern=POLICY_NAME)
 
     @model_validator(mode="after")
-    def _datapoints_fit(self) -> ScaleFromZeroSpec:
+    def _datapoints_fit(self) -> ScaleOutFromZeroSpec:
         if self.datapoints_to_alarm is not None and self.datapoints_to_alarm > self.evaluation_periods:
             raise ValueError("datapoints_to_alarm must not exceed evaluation_periods")
         return self
@@ -89,7 +89,7 @@ class ScalingSpec(_Spec):
     min_capacity: int | None = Field(default=None, ge=0, le=10000)
     max_capacity: int | None = Field(default=None, ge=0, le=10000)
     target_tracking: list[TargetTrackingSpec] = Field(default_factory=list, max_length=10)
-    scale_out_from_zero: ScaleFromZeroSpec | None = None
+    scale_out_from_zero: ScaleOutFromZeroSpec | None = None
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> ScalingSpec:

@@ -1,36 +1,63 @@
-"""The console application: header, screens, palette, help, `:` jumps, error reporting."""
+"""The console application: header, views, palette, help, `:` jumps, error reporting."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import ModalScreen as _Modal
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from smconsole.ui.messages import ConnectionChanged
+from smconsole.models.deploy import Resource
+from smconsole.ui.screens.base import ConsoleScreen
+from smconsole.ui.screens.container_ops import ContainerScreen
+from smconsole.ui.screens.deploy import DeployScreen
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen
 from smconsole.ui.screens.endpoints import EndpointsScreen
 from smconsole.ui.screens.logs import LogsScreen
-from smconsole.ui.screens.modals import HelpScreen, JumpScreen
-from smconsole.ui.settings import ConsoleSettings
+from smconsole.ui.screens.modals import (
+    VIEWS_WITH_ENDPOINT,
+    VIEWS_WITHOUT,
+    HelpRow,
+    HelpScreen,
+    JumpScreen,
+)
+from smconsole.ui.screens.requests import RequestsScreen
+from smconsole.ui.screens.scaling import ScalingScreen
+from smconsole.ui.settings import ConsoleSettings, save_theme
 
 if TYPE_CHECKING:
     from smconsole.ui.protocols import ServicesApi
 
-# Screens other parts of the console own: (module, class); mounted once their module exists.
-OPTIONAL_SCREENS: dict[str, tuple[str, str]] = {
-    "requests": ("smconsole.ui.screens.requests", "RequestsScreen"),
-    "scaling": ("smconsole.ui.screens.scaling", "ScalingScreen"),
-    "deploy": ("smconsole.ui.screens.deploy", "DeployScreen"),
-    "container": ("smconsole.ui.screens.container_ops", "ContainerScreen"),
+
+@dataclass(frozen=True)
+class View:
+    """How `:NAME [ENDPOINT]` builds a screen; `needs_endpoint`: it shows one endpoint."""
+
+    make: Callable[[ServicesApi, ConsoleSettings, str], ConsoleScreen]
+    needs_endpoint: bool = False
+
+
+# The `:` views (Textual's SCREENS idea: a plain table of factories, nothing found by reflection).
+VIEWS: dict[str, View] = {
+    "endpoint": View(lambda services, settings, name: EndpointDetailScreen(
+        services, settings, name), needs_endpoint=True),
+    "logs": View(lambda services, settings, name: LogsScreen(services, settings, name),
+                 needs_endpoint=True),
+    "scaling": View(lambda services, settings, name: ScalingScreen(services, settings, name),
+                    needs_endpoint=True),
+    "requests": View(lambda services, settings, _: RequestsScreen(services, settings)),
+    "deploy": View(lambda services, settings, _: DeployScreen(services, settings)),
+    "container": View(lambda services, settings, _: ContainerScreen(services, settings)),
 }
-NEEDS_ENDPOINT = frozenset({"logs", "scaling", "endpoint"})
+ALIASES = {"ep": "endpoints", "e": "endpoints", "describe": "endpoint", "log": "logs"}
+assert set(VIEWS) | {"endpoints"} == set(VIEWS_WITH_ENDPOINT) | set(VIEWS_WITHOUT)
 
 
 class SMConsole(App[None]):
@@ -46,29 +73,48 @@ class SMConsole(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
+    @dataclass
+    class ConnectionChanged(Message):
+        """A call succeeded (`error` None) or failed; the header shows the latest."""
+
+        error: str | None
+
     def __init__(self, services: ServicesApi, settings: ConsoleSettings | None = None) -> None:
         super().__init__()
         self.services = services
         self.settings = settings or ConsoleSettings(read_only=services.read_only)
         self.connection_error: str | None = None
         self.endpoints_screen = EndpointsScreen(services, self.settings)
+        # What failed deploys left behind, by endpoint: its detail view offers the clean-up
+        # after the deploy view is gone.
+        self.failed_deploys: dict[str, tuple[Resource, ...]] = {}
+        self._theme_ready = False
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         else:
             self.notify(f"unknown theme {self.settings.theme!r}", severity="warning")
+        self._theme_ready = True
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.push_screen(self.endpoints_screen)
         self._update_header()
 
+    def watch_theme(self, theme: str) -> None:
+        # A theme picked in the palette is kept for the next start.
+        if self._theme_ready and theme != self.settings.theme:
+            try:
+                save_theme(theme)
+            except OSError as exc:
+                self.notify(f"theme not saved: {exc}", severity="warning")
+
     # ---- header and errors ----------------------------------------------------------------
 
     def _update_header(self) -> None:
+        # sub_title is plain text: no markup (it printed "[red]✖ …[/]" as typed).
         where = self.services.label
-        state = "[red]✖ " + self.connection_error + "[/]" if self.connection_error \
-            else "● connected"
+        state = f"✖ {self.connection_error}" if self.connection_error else "● connected"
         read_only = " · READ-ONLY" if self.settings.read_only else ""
         self.sub_title = f"{where} · {state}{read_only}"
 
@@ -77,29 +123,43 @@ class SMConsole(App[None]):
         self.connection_error = message.error
         self._update_header()
 
-    @on(Worker.StateChanged)
     def report_worker(self, event: Worker.StateChanged) -> None:
-        """Every worker's failure becomes a notification and a header status, never an exit."""
+        """Every worker's failure becomes a notification and a header status, never an exit.
+
+        Only calls to AWS move the connection indicator: a local step (a container folder
+        that does not exist) is the input's fault, not the connection's.
+        """
         worker = event.worker
         if event.state is WorkerState.SUCCESS:
-            if self.connection_error is not None:
+            if self.connection_error is not None and _talks_to_aws(worker.group):
                 self.connection_error = None
                 self._update_header()
         elif event.state is WorkerState.ERROR:
             error = worker.error
             text = str(error) or type(error).__name__
-            self.notify(text, title=worker.group or "error", severity="error", timeout=8)
-            short = type(error).__name__
-            self.connection_error = short if len(text) > 60 else text
-            self._update_header()
+            self.notify(text, title=worker.group or "error", severity="error", timeout=8,
+                        markup=False)
+            if _talks_to_aws(worker.group):
+                self.connection_error = type(error).__name__ if len(text) > 60 else text
+                self._update_header()
+
+    @on(Worker.StateChanged)
+    def _app_worker(self, event: Worker.StateChanged) -> None:
+        self.report_worker(event)
 
     # ---- navigation -----------------------------------------------------------------------
 
     def open_detail(self, name: str) -> None:
         self.push_screen(EndpointDetailScreen(self.services, self.settings, name))
 
-    def open_logs(self, name: str, **options: Any) -> None:
-        self.push_screen(LogsScreen(self.services, self.settings, name, **options))
+    def open_logs(self, name: str) -> None:
+        self.push_screen(LogsScreen(self.services, self.settings, name))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            # On the root view Esc has nowhere to go: not offered rather than a dead key.
+            return len(self.screen_stack) > 2 or isinstance(self.screen, _Modal)
+        return True
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 2:
@@ -107,16 +167,27 @@ class SMConsole(App[None]):
 
     def action_help(self) -> None:
         screen = self.screen
-        rows = []
+        area = getattr(screen, "AREA", "smconsole")
+        refused = getattr(screen, "refused", None)
+        order = {area: 0, "console": 1, "textual": 2}
+        rows: list[HelpRow] = []
         for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description:
                 continue
-            rows.append((binding.key_display or self.get_key_display(binding), binding.description,
-                         binding.id or "", active.enabled))
-        rows.append(("ctrl+p", "Command palette", "app.command_palette", True))
-        title = getattr(screen, "AREA", "smconsole")
-        self.push_screen(HelpScreen(title, rows))
+            # By id: a Screen's own inherited keys (Tab, copy) are Textual's, not the view's.
+            binding_id = binding.id or ""
+            section = area if binding_id.startswith(f"{area}.") else \
+                "console" if binding_id.startswith("app.") else "textual"
+            note = ""
+            if not active.enabled:
+                note = (refused(binding.action) if refused is not None else None) \
+                    or "not available now"
+            rows.append(HelpRow(section, self.get_key_display(binding), binding.description,
+                                binding.id or "", note))
+        rows.append(HelpRow("console", "ctrl+p", "Command palette", "app.command_palette"))
+        rows.sort(key=lambda row: order.get(row.section, 3))  # stable: keeps each's order
+        self.push_screen(HelpScreen(area, rows))
 
     def action_jump_prompt(self) -> None:
         names = sorted(self.endpoints_screen.endpoints)
@@ -128,29 +199,29 @@ class SMConsole(App[None]):
         self.push_screen(JumpScreen(names), chosen)
 
     def jump(self, text: str) -> None:
-        """Go to `:endpoints`, `:endpoint NAME`, `:logs NAME`, `:requests`, `:scaling NAME`..."""
+        """Go to `:endpoints`, `:endpoint NAME`, `:logs NAME`, `:requests`, `:scaling NAME`...
+        The view may be any unique prefix of its name (`:re` is `:requests`)."""
         words = text.strip().lstrip(":").split()
         if not words:
             return
-        target, args = words[0].lower(), words[1:]
-        name = args[0] if args else self._current_endpoint()
-        if target in ("endpoints", "ep", "e"):
+        typed, args = words[0].lower(), words[1:]
+        target = _resolve(typed)
+        if target is None:
+            known = ", ".join(sorted({*VIEWS, "endpoints"}))
+            self.notify(f"unknown view :{typed} (views: {known})", severity="warning",
+                        markup=False)
+            return
+        if target == "endpoints":
             while len(self.screen_stack) > 2:
                 self.pop_screen()
             return
-        if target in NEEDS_ENDPOINT and not name:
-            self.notify(f":{target} needs an endpoint name", severity="warning")
+        view = VIEWS[target]
+        name = args[0] if args else self._current_endpoint()
+        if view.needs_endpoint and not name:
+            self.notify(f":{target} needs an endpoint name (:{target} NAME)",
+                        severity="warning", markup=False)
             return
-        if target == "logs":
-            self.open_logs(name)
-        elif target == "endpoint":
-            self.open_detail(name)
-        elif target in OPTIONAL_SCREENS:
-            screen = self._optional_screen(target, name)
-            if screen is not None:
-                self.push_screen(screen)
-        else:
-            self.notify(f"unknown view :{target}", severity="warning")
+        self.push_screen(view.make(self.services, self.settings, name or ""))
 
     def _current_endpoint(self) -> str | None:
         screen = self.screen
@@ -161,30 +232,7 @@ class SMConsole(App[None]):
             return screen.selected_name()
         return None
 
-    def _optional_screen(self, target: str, endpoint: str | None) -> Screen[Any] | None:
-        module_name, class_name = OPTIONAL_SCREENS[target]
-        try:
-            module = importlib.import_module(module_name)
-            screen_class = getattr(module, class_name)
-        except (ImportError, AttributeError):
-            self.notify(f":{target} is not available yet", severity="warning")
-            return None
-        # Pass what the constructor asks for, by parameter name.
-        offered = {
-            "services": self.services, "settings": self.settings, "endpoint": endpoint,
-            "endpoint_name": endpoint, "name": endpoint,
-        }
-        kwargs = {}
-        for parameter in inspect.signature(screen_class).parameters.values():
-            if parameter.name in offered:
-                kwargs[parameter.name] = offered[parameter.name]
-            elif parameter.default is inspect.Parameter.empty and parameter.kind not in (
-                    parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-                self.notify(f":{target}: cannot supply {parameter.name}", severity="error")
-                return None
-        return screen_class(**kwargs)
-
-    # ---- read-only and the palette --------------------------------------------------------
+    # ---- the palette ----------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -202,12 +250,35 @@ class SMConsole(App[None]):
         yield SystemCommand("app: help", "list the keys of this screen (?)", self.action_help)
         yield SystemCommand("app: jump", "go to a view by name (:)", self.action_jump_prompt)
         yield SystemCommand("endpoints: show all", ":endpoints", lambda: self.jump(":endpoints"))
-        for target in OPTIONAL_SCREENS:
-            yield SystemCommand(f"{target}: open", f":{target}",
-                                lambda t=target: self.jump(f":{t}"))
+        for target, view in VIEWS.items():
+            if not view.needs_endpoint:
+                yield SystemCommand(f"{target}: open", f":{target}",
+                                    lambda t=target: self.jump(f":{t}"))
         for name in sorted(self.endpoints_screen.endpoints)[:200]:
             yield SystemCommand(f"endpoint: open {name}", "detail", lambda n=name: self.open_detail(n))
             yield SystemCommand(f"logs: tail {name}", "logs", lambda n=name: self.open_logs(n))
+
+
+def _resolve(typed: str) -> str | None:
+    names = sorted({*VIEWS, "endpoints"})
+    if typed in names:
+        return typed
+    if typed in ALIASES:
+        return ALIASES[typed]
+    matches = [n for n in names if n.startswith(typed)]
+    if len(matches) == 1:
+        return matches[0]
+    # "endpoint" is a prefix of "endpoints": the shorter wins when both match.
+    return min(matches, key=len) if matches and all(m.startswith(min(matches, key=len))
+                                                     for m in matches) else None
+
+
+# Worker groups whose work is local (files, the container on this machine).
+LOCAL_GROUPS = ("container", "logs-save", "requests-export")
+
+
+def _talks_to_aws(group: str | None) -> bool:
+    return not (group or "").startswith(LOCAL_GROUPS)
 
 
 def _runner(node: Any, action: str) -> Any:
@@ -217,11 +288,15 @@ def _runner(node: Any, action: str) -> Any:
     return run
 
 
-def run_app(services: ServicesApi, settings: ConsoleSettings | None = None) -> int:
+def run_app(services: ServicesApi, settings: ConsoleSettings | None = None, *,
+            farewell: str | None = None) -> int:
+    """Run the console; `farewell` is printed once it has closed (what is still running)."""
     try:
         SMConsole(services, settings).run()
     finally:
         close = getattr(services, "close", None)
         if close is not None:
             close()
+    if farewell:
+        print(farewell)
     return 0

@@ -21,26 +21,36 @@ STATUS_STYLES = {
 }
 
 
-def elapsed(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+def duration(seconds: float | None) -> str:
+    """Every span of time the console shows: 850ms, 12.3s, 4m05s, 2h10m, 3d (– when unknown)."""
+    if seconds is None:
+        return "–"
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    return f"{int(seconds // 86400)}d"
 
 
 def status_text(endpoint: Endpoint, now: float) -> Text:
     label = endpoint.status
     if endpoint.is_transitional and endpoint.last_modified is not None:
-        label += f" {elapsed(now - endpoint.last_modified.timestamp())}"
+        label += f" {duration(now - endpoint.last_modified.timestamp())}"
     return Text(label, style=STATUS_STYLES.get(endpoint.status, ""))
 
 
 def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def clock_time(timestamp: float) -> str:
+    """HH:MM:SS local time, for "refreshed at" stamps."""
+    return datetime.fromtimestamp(timestamp).astimezone().strftime("%H:%M:%S")
 
 
 def count(value: int | None) -> str:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,3 +87,20 @@ def load_settings(*, read_only: bool = False, **overrides: Any) -> ConsoleSettin
         log_max_lines=user.log_max_lines, log_since=user.log_since, theme=user.theme,
         keymap=dict(user.keymap),
     )
+
+
+def save_theme(theme: str) -> Path:
+    """Keep `theme` in the settings file: its `theme:` line replaced (comments and other
+    keys as they were), or added. A theme set by SMCONSOLE_THEME still wins at the next start.
+    """
+    path = _settings_path()
+    line = f"theme: {theme}"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    pattern = re.compile(r"^theme:.*$", re.MULTILINE)
+    if pattern.search(text):
+        text = pattern.sub(line, text, count=1)
+    else:
+        text = (text if not text or text.endswith("\n") else text + "\n") + line + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
 from textual import on, work
@@ -16,44 +16,24 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, Log, Static
 
 from smconsole import errors, locations
-from smconsole.models.container import (
-    CheckResult,
-    CheckStep,
-    DockerStatus,
-    Invocation,
-    Package,
-    Ping,
-    Running,
-)
+from smconsole.models.container import Invocation, Ping, Running
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
+    from smconsole.ui.protocols import ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
 RUN_NAME = "console"
 DEFAULT_BODY = '{"inputs": "hello from smconsole"}'
 
 
-class ContainerApi(Protocol):
-    def docker_status(self) -> DockerStatus: ...
-    def package(self, model_dir: Path, output: Path) -> Package: ...
-    def run(self, model: Path, *, name: str = ..., mode: Any = None, image: str | None = None,
-            port: int | None = None, env: Any = None) -> Running: ...
-    def wait_healthy(self, running: Running, timeout: float = ...,
-                     on_ping: Callable[[Ping], None] | None = None,
-                     interval: float = ...) -> Ping: ...
-    def get(self, name: str = ...) -> Running: ...
-    def ping(self, target: Running | str, timeout: float = ...) -> Ping: ...
-    def invoke(self, target: Running | str, body: bytes,
-               content_type: str = ...) -> Invocation: ...
-    def stop(self, target: Running | str = ..., timeout: float = ...) -> int | None: ...
-    def check(self, model: Path, *, on_step: Callable[[CheckStep], None] | None = None,
-              **kwargs: Any) -> CheckResult: ...
-
-
 class ContainerScreen(ConsoleScreen):
-    """Each key runs one step in a worker; every step's output lands in the log below."""
+    """Each key runs one step in a worker; every step's output lands in the log below.
+
+    Focus starts in the model path (typing goes there); Enter moves to the log, where the
+    letters are keys. Nothing here is an AWS call: it runs on this machine.
+    """
 
     AREA = "container"
     CSS_PATH = "container_ops.tcss"
@@ -65,31 +45,28 @@ class ContainerScreen(ConsoleScreen):
         Binding("s", "stop", "Stop", id="container.stop"),
         Binding("c", "check", "Check", id="container.check"),
     ]
+    AUTO_FOCUS = "#container-model"
 
-    # Letters are the screen's keys: focus starts (and returns) on the log, not an input.
-    AUTO_FOCUS = "#container-output"
-
+    @dataclass
     class Output(Message):
         """Lines for the log; `status` (when set) replaces the status line."""
 
-        def __init__(self, lines: list[str], status: str | None = None) -> None:
-            super().__init__()
-            self.lines = lines
-            self.status = status
+        lines: list[str]
+        status: str | None = None
 
+    @dataclass
     class RunChanged(Message):
-        def __init__(self, running: Running | None) -> None:
-            super().__init__()
-            self.running = running
+        running: Running | None
 
-    def __init__(self, services: Any, settings: ConsoleSettings | None = None,
+    def __init__(self, services: ServicesApi, settings: ConsoleSettings,
                  model_path: str = "") -> None:
-        super().__init__()
-        self.services = services
-        self.settings = settings
-        self.api: ContainerApi | None = getattr(services, "container", None)
+        super().__init__(services, settings)
         self.model_path = str(model_path)
         self.running: Running | None = None
+
+    @property
+    def api(self):
+        return self.services.container
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,7 +80,7 @@ class ContainerScreen(ConsoleScreen):
                         id="container-body")
         yield Static("", id="container-status")
         yield Log(id="container-output", max_lines=5000)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         if self.api is None:
@@ -115,12 +92,19 @@ class ContainerScreen(ConsoleScreen):
     def input_done(self) -> None:
         self.query_one("#container-output", Log).focus()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def action_state(self, action: str) -> bool | None:
         if action in ("ping", "invoke", "stop") and self.running is None:
             return None
         if action == "run" and self.running is not None:
             return None
         return True
+
+    def refused(self, action: str) -> str | None:
+        if action in ("ping", "invoke", "stop") and self.running is None:
+            return "no container running (r runs one)"
+        if action == "run" and self.running is not None:
+            return f"already running at {self.running.url} (s stops it)"
+        return super().refused(action)
 
     # ---- status -------------------------------------------------------------------------
 
@@ -134,8 +118,11 @@ class ContainerScreen(ConsoleScreen):
             running = None
         self.post_message(self.RunChanged(running))
         mode = "docker" if status.engine else "process mode"
-        self.post_message(self.Output([f"docker: {status.message}"],
-                                      f"{mode} · GPU: {'yes' if status.gpu else 'no'}"))
+        self.post_message(self.Output(
+            [f"docker: {status.message}",
+             "Type the model folder (→ completes); Enter leaves the field, then keys work:",
+             "  k package · r run · g ping · i invoke · s stop · c check"],
+            f"{mode} · GPU: {'yes' if status.gpu else 'no'}"))
 
     @on(Output)
     def show_output(self, message: Output) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
 from textual import on, work
@@ -22,29 +22,24 @@ from smconsole.models.deploy import (
     DeployResult,
     Resource,
 )
-from smconsole.specs.deploy import DeploySpec, load_deploy_spec
+from smconsole.specs.deploy import load_deploy_spec
 from smconsole.ui.screens.base import ConsoleScreen
-from smconsole.ui.screens.scaling import ConfirmChangesScreen, _diff_markup
+from smconsole.ui.screens.modals import ConfirmChangesScreen, diff_markup
 from smconsole.ui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
+    from smconsole.ui.protocols import ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
 DEFAULT_SPEC = "deploy-demo.yaml"
 
 
-class DeployApi(Protocol):
-    def plan(self, spec: DeploySpec) -> DeployPlan: ...
-    def deploy(self, target: DeploySpec | DeployPlan,
-               progress: Callable[[DeployProgress], None] | None = None, *,
-               timeout: float = 3600.0) -> DeployResult: ...
-    def cleanup(self, created: tuple[Resource, ...]) -> CleanupResult: ...
-
-
 class DeployScreen(ConsoleScreen):
-    """`p` plans (a dry run), `a` applies after a confirmation, `x` deletes what a failure left."""
+    """`p` plans (a dry run), `a` applies after a confirmation, `x` deletes what a failure left.
+
+    Focus starts in the spec path (typing goes there; Enter runs the dry run), then moves to
+    the progress log, where the letters are keys.
+    """
 
     AREA = "deploy"
     CSS_PATH = "deploy.tcss"
@@ -54,46 +49,41 @@ class DeployScreen(ConsoleScreen):
         Binding("x", "cleanup", "Clean up", id="deploy.cleanup"),
     ]
     MUTATING = frozenset({"apply", "cleanup"})
-    # Letters are the screen's keys: focus starts (and returns) on the log, not the path input.
-    AUTO_FOCUS = "#deploy-progress"
+    AUTO_FOCUS = "#deploy-path"
 
+    @dataclass
     class Planned(Message):
-        def __init__(self, plan: DeployPlan) -> None:
-            super().__init__()
-            self.plan = plan
+        plan: DeployPlan
 
+    @dataclass
     class PlanFailed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
+        error: str
 
+    @dataclass
     class Progressed(Message):
-        def __init__(self, progress: DeployProgress) -> None:
-            super().__init__()
-            self.progress = progress
+        progress: DeployProgress
 
+    @dataclass
     class Finished(Message):
-        def __init__(self, result: DeployResult) -> None:
-            super().__init__()
-            self.result = result
+        result: DeployResult
 
+    @dataclass
     class CleanedUp(Message):
-        def __init__(self, result: CleanupResult) -> None:
-            super().__init__()
-            self.result = result
+        result: CleanupResult
 
-    def __init__(self, services: Any, settings: ConsoleSettings | None = None,
+    def __init__(self, services: ServicesApi, settings: ConsoleSettings,
                  spec_path: str | None = None) -> None:
-        super().__init__()
-        self.services = services
-        self.settings = settings
-        self.api: DeployApi | None = getattr(services, "deploy", None)
+        super().__init__(services, settings)
         self.spec_path = spec_path or str(locations.configs_dir() / DEFAULT_SPEC)
         self.plan: DeployPlan | None = None
         self.result: DeployResult | None = None
         self.running = False
         self.started: float | None = None
         self.last_progress: DeployProgress | None = None
+
+    @property
+    def api(self):
+        return self.services.deploy
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -111,7 +101,7 @@ class DeployScreen(ConsoleScreen):
                 yield Static("[b]Progress[/b]", classes="deploy-box-title")
                 yield Log(id="deploy-progress", max_lines=2000)
                 yield Static("", id="deploy-outcome")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         if self.api is None:
@@ -120,7 +110,7 @@ class DeployScreen(ConsoleScreen):
         self.set_interval(1.0, self._tick_elapsed, name="deploy-elapsed")
 
     def _now(self) -> float:
-        return float(getattr(self.settings, "clock", time.time)())
+        return self.settings.clock()
 
     def _tick_elapsed(self) -> None:
         progress = self.last_progress
@@ -128,15 +118,22 @@ class DeployScreen(ConsoleScreen):
             self._status(f"{progress.stage}: {escape(progress.status)} · "
                          f"{self._now() - self.started:.0f}s elapsed")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and getattr(self.settings, "read_only", False):
-            return None
-        if action == "apply" and (self.plan is None or self.running):
-            return False
+    def action_state(self, action: str) -> bool | None:
+        if action == "apply":
+            return None if self.plan is None or self.running else True
         if action == "cleanup":
             result = self.result
             return bool(result and result.created and not result.ok and not self.running)
         return True
+
+    def refused(self, action: str) -> str | None:
+        why = super().refused(action)
+        if why is None and action == "apply":
+            if self.running:
+                return "a deploy is running"
+            if self.plan is None:
+                return "dry run first (p, or Enter in the spec path)"
+        return why
 
     # ---- plan ---------------------------------------------------------------------------
 
@@ -173,9 +170,9 @@ class DeployScreen(ConsoleScreen):
     @on(Planned)
     def show_plan(self, message: Planned) -> None:
         self.plan = message.plan
-        self.query_one("#deploy-diff", Static).update(_diff_markup(message.plan.diff_lines()))
-        self._status(f"dry run: {message.plan.action} {escape(message.plan.endpoint)} · "
-                     "a applies")
+        self.query_one("#deploy-diff", Static).update(diff_markup(message.plan.diff_lines()))
+        then = "read-only: nothing can be applied" if self.read_only else "a applies"
+        self._status(f"dry run: {message.plan.action} {escape(message.plan.endpoint)} · {then}")
         self.refresh_bindings()
 
     # ---- apply --------------------------------------------------------------------------
@@ -199,7 +196,7 @@ class DeployScreen(ConsoleScreen):
             self.run_deploy(plan)
 
         self.app.push_screen(ConfirmChangesScreen(
-            f"{plan.action.title()} endpoint {plan.endpoint}", plan.diff_lines(), ()), decided)
+            f"{plan.action.title()} endpoint {plan.endpoint}", plan.diff_lines()), decided)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy-run")
     def run_deploy(self, plan: DeployPlan) -> None:
@@ -225,9 +222,13 @@ class DeployScreen(ConsoleScreen):
         if result.log_lines:
             lines.append("[b]last container log lines[/b]")
             lines += [escape(line) for line in result.log_lines]
+        failed_deploys = getattr(self.app, "failed_deploys", None)
         if not result.ok and result.created:
             lines.append("created: " + ", ".join(escape(r.label()) for r in result.created)
-                         + " · [b]x[/b] deletes them")
+                         + " · [b]x[/b] deletes them (here, or later from "
+                         + f":endpoint {escape(result.endpoint)})")
+            if failed_deploys is not None:
+                failed_deploys[result.endpoint] = tuple(result.created)
         self.query_one("#deploy-outcome", Static).update("\n".join(lines))
         self._status("done" if result.ok else "[red]failed[/]")
         self.refresh_bindings()
@@ -248,7 +249,7 @@ class DeployScreen(ConsoleScreen):
 
         lines = [f"- {r.label()}" for r in reversed(result.created)]
         self.app.push_screen(ConfirmChangesScreen("Delete what the failed deploy created",
-                                                  lines, ()), decided)
+                                                  lines, verb="deletes them"), decided)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy-cleanup")
     def run_cleanup(self, created: tuple[Resource, ...]) -> None:
@@ -263,6 +264,9 @@ class DeployScreen(ConsoleScreen):
         for resource, why in cleaned.failed:
             text += f"\n[red]not deleted: {escape(resource.label())}: {escape(why)}[/]"
         if cleaned.ok:
+            failed_deploys = getattr(self.app, "failed_deploys", None)
+            if failed_deploys is not None and self.result is not None:
+                failed_deploys.pop(self.result.endpoint, None)
             self.result = None
         self.query_one("#deploy-outcome", Static).update(escape(text) if cleaned.ok else text)
         self._status("cleaned up" if cleaned.ok else "[red]cleanup incomplete[/]")

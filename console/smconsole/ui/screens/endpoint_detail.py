@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
@@ -9,13 +10,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Footer, Header, Sparkline, Static
 
 from smconsole import errors
+from smconsole.models.deploy import Resource
 from smconsole.models.endpoints import EndpointDetail
+from smconsole.models.metrics import MetricSeries
 from smconsole.ui import formatting as fmt
-from smconsole.ui.messages import DetailLoaded, EndpointGone, MetricsLoaded
 from smconsole.ui.screens.base import EndpointActionsScreen
+from smconsole.ui.screens.modals import ConfirmChangesScreen
 
 if TYPE_CHECKING:
     from smconsole.ui.protocols import ServicesApi
@@ -30,21 +34,37 @@ SPARKLINES = (
 
 
 class EndpointDetailScreen(EndpointActionsScreen):
+    """One endpoint, refreshed while shown; `x` deletes what a failed deploy of it created."""
+
     AREA = "endpoint"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "logs", "Logs", id="endpoint.logs"),
         Binding("r", "refresh", "Refresh", id="endpoint.refresh"),
-        Binding("d", "delete", "Delete", id="endpoint.delete"),
         Binding("a", "scaling", "Scaling", id="endpoint.scaling"),
+        Binding("x", "cleanup", "Clean up deploy", id="endpoint.cleanup"),
+        Binding("ctrl+d", "delete", "Delete", id="endpoint.delete"),
     ]
-    MUTATING = frozenset({"delete"})
+    MUTATING = frozenset({"delete", "cleanup"})
+
+    @dataclass
+    class Loaded(Message):
+        detail: EndpointDetail
+
+    @dataclass
+    class Gone(Message):
+        """The endpoint does not exist (any more)."""
+
+        name: str
+
+    @dataclass
+    class MetricsLoaded(Message):
+        series: dict[str, MetricSeries]
 
     def __init__(self, services: ServicesApi, settings: ConsoleSettings, name: str) -> None:
-        super().__init__()
-        self.services = services
-        self.settings = settings
+        super().__init__(services, settings)
         self.endpoint_name = name
         self.detail: EndpointDetail | None = None
+        self.refreshed_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,50 +86,59 @@ class EndpointDetailScreen(EndpointActionsScreen):
                     yield Static("", id="detail-variants", classes="detail-box")
                     yield Static("", id="detail-scaling", classes="detail-box")
                 yield Static("", id="detail-models", classes="detail-box")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#detail-failure").display = False
         self.load_detail()
         self.load_metrics()
-        # Creating/Updating/Deleting change on their own: follow them while this view is up.
+        # Counts and status move on their own (autoscaling, updates): follow them while shown.
         self.set_interval(self.settings.refresh_seconds, self._tick, name="detail-refresh")
 
     def _tick(self) -> None:
-        detail = self.detail
-        if self.is_current and detail is not None and detail.endpoint.is_transitional:
+        busy = any(w.is_running for w in self.workers if w.group.startswith("detail"))
+        if self.is_current and not busy and self.detail is not None:
             self.load_detail()
+            self.load_metrics()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def load_detail(self) -> None:
         try:
             detail = self.services.endpoints.describe(self.endpoint_name)
         except errors.NotFound:
-            self.post_message(EndpointGone(self.endpoint_name))
+            self.post_message(self.Gone(self.endpoint_name))
             return
-        self.post_message(DetailLoaded(detail))
+        self.post_message(self.Loaded(detail))
 
-    @on(EndpointGone)
-    def gone(self, message: EndpointGone) -> None:
-        # Deleted under us (here or elsewhere): say so in place rather than only in a toast.
+    @on(Gone)
+    def gone(self, message: Gone) -> None:
+        # Say so in place rather than only in a toast; "deleted" only if it was ever seen.
+        why = "no longer exists (deleted)" if self.detail is not None else "does not exist"
         self.detail = None
         self.query_one("#detail-title", Static).update(
-            f"[b]{escape(message.name)}[/b]  [red]no longer exists[/] (deleted); Esc goes back"
-        )
+            f"[b]{escape(message.name)}[/b]  [red]{why}[/]; Esc goes back")
+        self.query_one("#metrics-title", Static).update("Metrics: –")
+        self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-metrics")
     def load_metrics(self) -> None:
-        self.post_message(MetricsLoaded(self.services.metrics.async_metrics(self.endpoint_name)))
+        self.post_message(self.MetricsLoaded(
+            self.services.metrics.async_metrics(self.endpoint_name)))
 
-    @on(DetailLoaded)
-    def show_detail(self, message: DetailLoaded) -> None:
+    @on(Loaded)
+    def show_detail(self, message: Loaded) -> None:
         detail = self.detail = message.detail
         endpoint = detail.endpoint
-        now = self.settings.clock()
+        now = self.refreshed_at = self.settings.clock()
+        absorb = getattr(getattr(self.app, "endpoints_screen", None), "absorb", None)
+        if absorb is not None:
+            absorb([endpoint])  # the list shows what this view just saw
         title = self.query_one("#detail-title", Static)
         status = fmt.status_text(endpoint, now)
+        cleanup = " · [b]x[/b] deletes what the failed deploy created" \
+            if self._failed_deploy() else ""
         title.update(f"[b]{escape(endpoint.name)}[/b]  [{status.style}]{escape(str(status))}[/]"
-                     f"  {endpoint.kind}")
+                     f"  {endpoint.kind} · refreshed {fmt.clock_time(now)}{cleanup}")
         failure = self.query_one("#detail-failure", Static)
         failure.display = bool(endpoint.failure_reason)
         if endpoint.failure_reason:
@@ -170,10 +199,22 @@ class EndpointDetailScreen(EndpointActionsScreen):
             latest = f"{values[-1]:g} (max {max(values):g})" if values else "no data"
             self.query_one(f"#spark-value-{index}", Static).update(latest)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and self.settings.read_only:
-            return None
+    def _failed_deploy(self) -> tuple[Resource, ...]:
+        failed = getattr(self.app, "failed_deploys", {})
+        return tuple(failed.get(self.endpoint_name, ()))
+
+    def action_state(self, action: str) -> bool | None:
+        if action == "cleanup":
+            return bool(self._failed_deploy()) and self.services.deploy is not None
+        if action in ("delete", "scaling"):
+            return None if self.detail is None else True
         return True
+
+    def refused(self, action: str) -> str | None:
+        why = super().refused(action)
+        if why is None and action in ("delete", "scaling") and self.detail is None:
+            return f"{self.endpoint_name} is not loaded"
+        return why
 
     def action_logs(self) -> None:
         self.app.open_logs(self.endpoint_name)  # type: ignore[attr-defined]
@@ -182,13 +223,44 @@ class EndpointDetailScreen(EndpointActionsScreen):
         self.app.jump(f":scaling {self.endpoint_name}")  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
+        self.query_one("#metrics-title", Static).update("Metrics, last hour: refreshing…")
+        self.notify(f"refreshing {self.endpoint_name}…", timeout=2)
         self.load_detail()
         self.load_metrics()
 
     def action_delete(self) -> None:
-        self.confirm_delete(self.endpoint_name)
+        detail = self.detail
+        uses: tuple[Resource, ...] = ()
+        if detail is not None:
+            uses = (Resource("endpoint-config", detail.endpoint.config_name),
+                    *(Resource("model", m.name) for m in detail.models))
+        self.confirm_delete(self.endpoint_name, uses)
 
-    def after_delete(self) -> None:
+    def action_cleanup(self) -> None:
+        created = self._failed_deploy()
+        if not created:
+            return
+
+        def decided(go: bool | None) -> None:
+            if go:
+                self.notify("cleaning up…", timeout=3)
+                self.run_cleanup(created)
+
+        lines = [f"- {r.label()}" for r in reversed(created)]
+        self.app.push_screen(ConfirmChangesScreen(
+            "Delete what the failed deploy created", lines, verb="deletes them"), decided)
+
+    @work(thread=True, exit_on_error=False, group="detail-cleanup")
+    def run_cleanup(self, created: tuple[Resource, ...]) -> None:
+        deploy = self.services.deploy
+        assert deploy is not None
+        self.post_message(self.cleaned(self.endpoint_name, deploy.cleanup(created)))
+
+    def after_delete(self, name: str) -> None:
+        failed = getattr(self.app, "failed_deploys", None)
+        if failed is not None:
+            failed.pop(name, None)
+        self.refresh_bindings()
         self.load_detail()
 
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.widgets.data_table import ColumnKey
+from textual.message import Message
+from textual.widgets import Footer, Header, Input, Static
 
 from smconsole.models.endpoints import Endpoint
 from smconsole.ui import formatting as fmt
-from smconsole.ui.messages import EndpointsDescribed, EndpointsListed
 from smconsole.ui.screens.base import EndpointActionsScreen
+from smconsole.ui.widgets.keyed_table import Cells, KeyedTable
 
 if TYPE_CHECKING:
     from smconsole.ui.protocols import ServicesApi
@@ -38,55 +38,79 @@ SORT_KEYS = {
     "modified": lambda e: (e.last_modified.timestamp() if e.last_modified else 0, e.name),
 }
 STATUS_FILTERS = (None, "InService", "Creating", "Updating", "Failed", "Deleting", "OutOfService")
-# Above this many row changes a rebuild beats row-by-row edits.
-REBUILD_THRESHOLD = 200
+# Instance counts move (autoscaling) without LastModifiedTime moving: describes older than
+# this are redone, a few per refresh, so the counts converge without a call per endpoint.
+DESCRIBE_MAX_AGE_S = 60.0
+REDESCRIBE_PER_REFRESH = 20
 
 
 class EndpointsScreen(EndpointActionsScreen):
-    """All endpoints; Enter opens one, `l` its logs, `d` deletes it."""
+    """All endpoints; Enter (or `d`, describe) opens one, `l` its logs, Ctrl+D deletes it."""
 
     AREA = "endpoints"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail", id="endpoints.open"),
+        Binding("d", "open", "Describe", id="endpoints.describe"),
         Binding("l", "logs", "Logs", id="endpoints.logs"),
         Binding("r", "refresh", "Refresh", id="endpoints.refresh"),
         Binding("slash", "filter", "Filter", id="endpoints.filter"),
-        Binding("f", "status_filter", "Status", id="endpoints.status_filter"),
-        Binding("s", "sort", "Sort", id="endpoints.sort"),
+        Binding("f", "status_filter", "Status filter", id="endpoints.status_filter",
+                show=False),
+        Binding("s", "sort", "Sort", id="endpoints.sort", show=False),
         Binding("S", "reverse", "Reverse", id="endpoints.reverse", show=False),
-        Binding("d", "delete", "Delete", id="endpoints.delete"),
+        Binding("ctrl+d", "delete", "Delete", id="endpoints.delete"),
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
     MUTATING = frozenset({"delete"})
 
+    @dataclass
+    class Listed(Message):
+        """A listing arrived: one page of the first load, or (`complete`) every page, and
+        rows not in a complete listing are gone. `shown`, when given, is set once the table
+        shows it."""
+
+        endpoints: list[Endpoint]
+        shown: threading.Event | None = None
+        complete: bool = True
+
+    @dataclass
+    class Described(Message):
+        """Some endpoints now carry instance type, counts and kind."""
+
+        endpoints: list[Endpoint]
+
+    @dataclass
+    class Refreshed(Message):
+        at: float
+
     def __init__(self, services: ServicesApi, settings: ConsoleSettings) -> None:
-        super().__init__(id="endpoints-screen")
-        self.services = services
-        self.settings = settings
+        super().__init__(services, settings, id="endpoints-screen")
         self.endpoints: dict[str, Endpoint] = {}
         self.filter_text = ""
         self.status_filter: str | None = None
         self.sort_column = "name"
         self.sort_reverse = False
         self.loaded = False
+        self.refreshed_at: float | None = None
         self._loading = False
-        self._shown: dict[str, tuple[object, ...]] = {}
+        self._described_at: dict[str, float] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="endpoints-filter-bar", classes="filter-bar"):
             yield Static("/", classes="prompt-label")
             yield Input(placeholder="filter by name", id="endpoints-filter")
-        yield DataTable(id="endpoints-table", cursor_type="row", zebra_stripes=True)
+        yield KeyedTable(COLUMNS, id="endpoints-table")
         yield Static("loading endpoints…", id="endpoints-status", classes="status-line")
-        yield Footer()
+        yield Footer(show_command_palette=False)
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one(KeyedTable)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
         self.query_one("#endpoints-filter-bar").display = False
-        table.focus()
+        self.table.focus()
         self.load_endpoints()
         self.set_interval(self.settings.refresh_seconds, self._tick, name="endpoints-refresh")
         self.set_interval(1.0, self._tick_elapsed, name="endpoints-elapsed")
@@ -98,8 +122,16 @@ class EndpointsScreen(EndpointActionsScreen):
         if self.is_current and not self._loading:
             self.load_endpoints()
 
+    def _old_describes(self, listed: list[Endpoint], *, every: bool) -> list[str]:
+        if every:
+            return [e.name for e in listed]
+        limit = self.settings.clock() - DESCRIBE_MAX_AGE_S
+        old = sorted((self._described_at.get(e.name, 0.0), e.name) for e in listed)
+        return [name for when, name in old if when < limit][:REDESCRIBE_PER_REFRESH]
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
-    def load_endpoints(self) -> None:
+    def load_endpoints(self, *, every: bool = False) -> None:
+        """List, then describe what is new or changed; `every`: describe every endpoint."""
         self._loading = True
         try:
             api = self.services.endpoints
@@ -108,20 +140,23 @@ class EndpointsScreen(EndpointActionsScreen):
             for page in api.iter_pages():
                 listed += page
                 if progressive:
-                    self.post_message(EndpointsListed(page, complete=False))
+                    self.post_message(self.Listed(page, complete=False))
             shown = threading.Event()
-            self.post_message(EndpointsListed(listed, shown))
+            self.post_message(self.Listed(listed, shown))
             # Describing competes with the first render for the GIL: let the table land first.
             shown.wait(timeout=2.0)
             stale = api.stale(listed)
+            again = [n for n in self._old_describes(listed, every=every) if n not in stale]
+            names = stale + again
             chunk = max(1, self.settings.describe_chunk)
-            for start in range(0, len(stale), chunk):
-                self.post_message(EndpointsDescribed(api.describe_many(stale[start:start + chunk])))
+            for start in range(0, len(names), chunk):
+                self.post_message(self.Described(api.describe_many(names[start:start + chunk])))
+            self.post_message(self.Refreshed(self.settings.clock()))
         finally:
             self._loading = False
 
-    @on(EndpointsListed)
-    def listed(self, message: EndpointsListed) -> None:
+    @on(Listed)
+    def listed(self, message: Listed) -> None:
         if not message.complete:
             added = {e.name: e for e in message.endpoints if e.name not in self.endpoints}
             self.endpoints.update(added)
@@ -143,16 +178,28 @@ class EndpointsScreen(EndpointActionsScreen):
             # Set after this refresh is painted, so the describes start once the table shows.
             self.call_after_refresh(message.shown.set)
 
-    @on(EndpointsDescribed)
-    def described(self, message: EndpointsDescribed) -> None:
+    @on(Described)
+    def described(self, message: Described) -> None:
+        self.absorb(message.endpoints)
+
+    def absorb(self, endpoints: list[Endpoint]) -> None:
+        """Fresh describes (from this screen's refresh, or a detail view's) into the table."""
         changed = set()
-        for endpoint in message.endpoints:
+        now = self.settings.clock()
+        for endpoint in endpoints:
             known = self.endpoints.get(endpoint.name)
             if known is not None:
                 self.endpoints[endpoint.name] = known.merged(endpoint) \
                     if endpoint.status == known.status else endpoint
+                self._described_at[endpoint.name] = now
                 changed.add(endpoint.name)
-        self._sync(changed)
+        if changed and self.is_mounted:
+            self._sync(changed)
+
+    @on(Refreshed)
+    def refreshed(self, message: Refreshed) -> None:
+        self.refreshed_at = message.at
+        self._update_status()
 
     # ---- the table ------------------------------------------------------------------------
 
@@ -166,8 +213,8 @@ class EndpointsScreen(EndpointActionsScreen):
         rows.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
         return rows
 
-    def _cells(self, endpoint: Endpoint) -> tuple[object, ...]:
-        # Text, not str: DataTable would parse every str cell as markup when measuring widths.
+    def _cells(self, name: str) -> Cells:
+        endpoint = self.endpoints[name]
         now = self.settings.clock()
         return (
             Text(endpoint.name), fmt.status_text(endpoint, now),
@@ -179,50 +226,13 @@ class EndpointsScreen(EndpointActionsScreen):
         )
 
     def _sync(self, changed: set[str] | None = None) -> None:
-        """Make the table show `visible()` in order, editing rows by key so the cursor stays.
-
-        `changed` names the only endpoints whose cells may differ (None: any of them).
-        """
-        table = self.query_one(DataTable)
-        wanted = self.visible()
-        cursor = self.selected_name()
-        wanted_names = [e.name for e in wanted]
-        wanted_set = set(wanted_names)
-        gone = [name for name in self._shown if name not in wanted_set]
-        added = [e for e in wanted if e.name not in self._shown]
-        if len(gone) + len(added) > REBUILD_THRESHOLD or not self._shown:
-            table.clear()
-            self._shown = {e.name: self._cells(e) for e in wanted}
-            if wanted:
-                _add_rows(table, [(e.name, self._shown[e.name]) for e in wanted])
-        else:
-            for name in gone:
-                table.remove_row(name)
-                del self._shown[name]
-            for endpoint in wanted:
-                before = self._shown.get(endpoint.name)
-                if before is None or (changed is not None and endpoint.name not in changed):
-                    continue
-                cells = self._cells(endpoint)
-                if before != cells:
-                    for (key, _), old, new in zip(COLUMNS, before, cells, strict=True):
-                        if old != new:
-                            _set_cell(table, endpoint.name, key, new)
-                    self._shown[endpoint.name] = cells
-            if added:
-                _add_rows(table, [(e.name, self._cells(e)) for e in added])
-                for e in added:
-                    self._shown[e.name] = self._cells(e)
-            order = {name: i for i, name in enumerate(wanted_names)}
-            if [str(r.key.value) for r in table.ordered_rows] != wanted_names:
-                table.sort("name", key=lambda name: order[str(name)])  # cells are Text
-        if cursor is not None and cursor in self._shown:
-            table.move_cursor(row=table.get_row_index(cursor), animate=False)
+        """Show `visible()` in order; `changed` names the only rows that may differ."""
+        self.table.show([e.name for e in self.visible()], self._cells, changed)
         self._update_status()
 
     def _update_status(self) -> None:
         total = len(self.endpoints)
-        shown = len(self._shown)
+        shown = len(self.table.shown)
         noun = "endpoint" if total == 1 else "endpoints"
         parts = [f"{shown} of {total} {noun}" if shown != total else f"{total} {noun}"]
         if self.filter_text:
@@ -233,41 +243,36 @@ class EndpointsScreen(EndpointActionsScreen):
         pending = sum(1 for e in self.endpoints.values() if not e.described)
         if pending:
             parts.append(f"describing {pending}…")
-        if self.settings.read_only:
+        if self._loading:
+            parts.append("refreshing…")
+        elif self.refreshed_at is not None:
+            parts.append(f"refreshed {fmt.clock_time(self.refreshed_at)}")
+        if self.read_only:
             parts.append("read-only")
-        self.query_one("#endpoints-status", Static).update(" · ".join(parts))
+        self.query_one("#endpoints-status", Static).update(Text(" · ".join(parts)))
 
     def _tick_elapsed(self) -> None:
         if not self.is_current:
             return
-        table = self.query_one(DataTable)
         now = self.settings.clock()
-        for name in self._shown:
+        table = self.table
+        for name, cells in list(table.shown.items()):
             endpoint = self.endpoints.get(name)
             if endpoint is not None and endpoint.is_transitional:
-                _set_cell(table, name, "status", fmt.status_text(endpoint, now))
+                table.set_cells(name, (cells[0], fmt.status_text(endpoint, now), *cells[2:]))
 
     def selected_name(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - an empty or shrinking table has no cursor row
-            return None
-        return str(key.value) if key.value is not None else None
+        return self.table.selected_key
 
     # ---- actions --------------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and self.settings.read_only:
-            return None
+    def action_state(self, action: str) -> bool | None:
         if action == "close_filter":
             return bool(self.query_one("#endpoints-filter-bar").display)
         return True
 
-    @on(DataTable.RowSelected, "#endpoints-table")
-    def row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(KeyedTable.RowSelected, "#endpoints-table")
+    def row_selected(self, event: KeyedTable.RowSelected) -> None:
         self.action_open()
 
     def action_open(self) -> None:
@@ -281,18 +286,22 @@ class EndpointsScreen(EndpointActionsScreen):
             self.app.open_logs(name)  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
-        self.load_endpoints()
+        self._loading = True  # shown at once; the worker clears it
+        self._update_status()
+        self.load_endpoints(every=True)
 
     def action_filter(self) -> None:
         bar = self.query_one("#endpoints-filter-bar")
         bar.display = True
         self.query_one("#endpoints-filter", Input).focus()
+        self.refresh_bindings()
 
     def action_close_filter(self) -> None:
         box = self.query_one("#endpoints-filter", Input)
         box.value = ""
         self.query_one("#endpoints-filter-bar").display = False
-        self.query_one(DataTable).focus()
+        self.table.focus()
+        self.refresh_bindings()
 
     @on(Input.Changed, "#endpoints-filter")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -301,7 +310,7 @@ class EndpointsScreen(EndpointActionsScreen):
 
     @on(Input.Submitted, "#endpoints-filter")
     def filter_submitted(self) -> None:
-        self.query_one(DataTable).focus()
+        self.table.focus()
 
     def action_status_filter(self) -> None:
         index = STATUS_FILTERS.index(self.status_filter)
@@ -317,8 +326,8 @@ class EndpointsScreen(EndpointActionsScreen):
         self.sort_reverse = not self.sort_reverse
         self._sync()
 
-    @on(DataTable.HeaderSelected, "#endpoints-table")
-    def header_selected(self, event: DataTable.HeaderSelected) -> None:
+    @on(KeyedTable.HeaderSelected, "#endpoints-table")
+    def header_selected(self, event: KeyedTable.HeaderSelected) -> None:
         key = str(event.column_key.value)
         if key == self.sort_column:
             self.sort_reverse = not self.sort_reverse
@@ -331,20 +340,5 @@ class EndpointsScreen(EndpointActionsScreen):
         if name:
             self.confirm_delete(name)
 
-    def after_delete(self) -> None:
+    def after_delete(self, name: str) -> None:
         self.load_endpoints()
-
-
-def _set_cell(table: DataTable[object], row: str, column: str, value: Text) -> None:
-    # Ask for a width update only when widening: for a narrower cell DataTable re-measures
-    # the whole column, per cell, which is quadratic over a 1,000-row refresh.
-    wider = cell_len(value.plain) > table.columns[ColumnKey(column)].content_width
-    table.update_cell(row, column, value, update_width=wider)
-
-
-def _add_rows(table: DataTable[object], rows: list[tuple[str, tuple[object, ...]]]) -> None:
-    # One add_row per row is what DataTable offers with keys; it only marks dimensions dirty,
-    # so the cost is one layout for the whole batch.
-    for key, cells in rows:
-        table.add_row(*cells, key=key)
-

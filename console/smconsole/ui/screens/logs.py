@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -13,19 +14,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
 from smconsole import errors
 from smconsole.models.logs import LogBatch, LogEvent, TailState, TailStatus, parse_since
+from smconsole.ui.background import BackgroundLoop
 from smconsole.ui.heap import FreezeHold
-from smconsole.ui.messages import LogBatchArrived, StreamsListed, TailFailed
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import PromptScreen
 from smconsole.ui.widgets.log_view import LogView
 
 if TYPE_CHECKING:
-    from smconsole.ui.protocols import LogsApi, ServicesApi
+    from smconsole.ui.protocols import ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
 FLUSH_EVENTS = 10_000  # lines shown per flush at most: ~10 ms of work on an idle core
@@ -37,76 +39,53 @@ PROMPTS = {"search": "search", "include": "show only lines containing",
            "exclude": "hide lines containing"}
 
 
-class TailThread(threading.Thread):
-    """Runs one tail to completion (or until stopped), posting each batch to the screen.
-
-    Its own thread, not a worker: worker threads are a small shared pool and a tail never ends.
-    """
-
-    def __init__(self, screen: LogsScreen, logs: LogsApi, generation: int, *,
-                 stream: str | None, since_ms: int | None, pattern: str | None) -> None:
-        super().__init__(name=f"tail-{screen.endpoint_name}-{generation}", daemon=True)
-        self.screen = screen
-        self.logs = logs
-        self.generation = generation
-        self.stream = stream
-        self.since_ms = since_ms
-        self.pattern = pattern
-        self.stop_event = threading.Event()
-
-    def run(self) -> None:
-        froze = False
-        try:
-            batches = self.logs.tail(
-                self.screen.endpoint_name, stream=self.stream, since_ms=self.since_ms,
-                filter_pattern=self.pattern, follow=True, stop=self.stop_event,
-            )
-            for batch in batches:
-                if self.stop_event.is_set():
-                    break
-                if not froze:
-                    # Again after the first call: the logs client and its model exist now.
-                    self.screen.heap.hold()
-                    froze = True
-                self.screen.post_message(LogBatchArrived(batch, self.generation))
-        except Exception as exc:  # noqa: BLE001 - reported on screen, never a dead thread
-            self.screen.post_message(TailFailed(str(exc) or type(exc).__name__, self.generation))
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-
 class LogsScreen(ConsoleScreen):
+    """One endpoint's log lines; the footer shows the common keys, `?` every one."""
+
     AREA = "logs"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pause", "Pause", id="logs.pause"),
-        Binding("f", "follow", "Follow", id="logs.follow"),
         Binding("slash", "search", "Search", id="logs.search"),
-        Binding("n", "next_match", "Next", id="logs.next"),
-        Binding("N", "previous_match", "Prev", id="logs.previous"),
+        Binding("n", "next_match", "Next match", id="logs.next", show=False),
+        Binding("N", "previous_match", "Previous match", id="logs.previous", show=False),
         Binding("i", "include", "Include", id="logs.include"),
-        Binding("x", "exclude", "Exclude", id="logs.exclude"),
+        Binding("x", "exclude", "Exclude", id="logs.exclude", show=False),
         Binding("h", "hide_ping", "Hide /ping", id="logs.hide_ping"),
-        Binding("F", "pattern", "Pattern", id="logs.pattern"),
-        Binding("s", "stream", "Stream", id="logs.stream"),
-        Binding("J", "json", "JSON", id="logs.json"),
-        Binding("w", "wrap", "Wrap", id="logs.wrap"),
-        Binding("t", "timestamps", "Time", id="logs.timestamps"),
-        Binding("c", "stream_column", "Stream col", id="logs.stream_column", show=False),
-        Binding("ctrl+s", "save", "Save", id="logs.save"),
+        Binding("f", "follow", "Follow", id="logs.follow", show=False),
+        Binding("F", "pattern", "CloudWatch pattern", id="logs.pattern", show=False),
+        Binding("s", "stream", "Next stream", id="logs.stream", show=False),
+        Binding("J", "json", "Pretty JSON", id="logs.json", show=False),
+        Binding("w", "wrap", "Wrap", id="logs.wrap", show=False),
+        Binding("t", "timestamps", "Timestamps", id="logs.timestamps", show=False),
+        Binding("c", "stream_column", "Stream column", id="logs.stream_column", show=False),
+        Binding("ctrl+s", "save", "Save", id="logs.save", show=False),
         Binding("G", "bottom", "Bottom", id="logs.bottom", show=False),
         Binding("g", "top", "Top", id="logs.top", show=False),
         Binding("escape", "close_prompt", "Close", show=False),
     ]
+
+    @dataclass
+    class BatchArrived(Message):
+        """A batch from the tail thread; `generation` tells batches of an older tail apart."""
+
+        batch: LogBatch
+        generation: int
+
+    @dataclass
+    class StreamsListed(Message):
+        streams: list[str]
+
+    @dataclass
+    class TailFailed(Message):
+        error: str
+        generation: int
 
     def __init__(
         self, services: ServicesApi, settings: ConsoleSettings, name: str, *,
         stream: str | None = None, since_ms: int | None = None, pattern: str | None = None,
         start_tail: bool = True,
     ) -> None:
-        super().__init__()
-        self.services = services
-        self.settings = settings
+        super().__init__(services, settings)
         self.endpoint_name = name
         self.stream = stream
         self.since_ms = since_ms
@@ -120,7 +99,7 @@ class LogsScreen(ConsoleScreen):
         self.prompt_mode: str | None = None
         self.search_term = ""
         self._generation = 0
-        self._thread: TailThread | None = None
+        self._tail: BackgroundLoop | None = None
         self._flush_timer: Timer | None = None
         self._last_flush = 0.0
         self._start_tail = start_tail
@@ -130,10 +109,11 @@ class LogsScreen(ConsoleScreen):
         yield Header()
         yield Static("", id="logs-status", classes="status-line")
         yield LogView(max_lines=self.settings.log_max_lines, id="log-view")
+        # Above the footer, in the flow (a docked bar hid under the footer: typing was blind).
         with Horizontal(id="logs-prompt-bar", classes="prompt-bar"):
             yield Static("/", id="logs-prompt-label", classes="prompt-label")
-            yield Input(id="logs-prompt")
-        yield Footer()
+            yield Input(id="logs-prompt", select_on_focus=False)
+        yield Footer(show_command_palette=False)
 
     @property
     def view(self) -> LogView:
@@ -170,15 +150,32 @@ class LogsScreen(ConsoleScreen):
         if since is None:
             now = datetime.fromtimestamp(self.settings.clock()).astimezone()
             since = parse_since(self.settings.log_since, now)
-        self._thread = TailThread(self, self.services.logs, self._generation, stream=self.stream,
-                                  since_ms=since, pattern=self.pattern)
-        self._thread.start()
+        generation, stream, pattern = self._generation, self.stream, self.pattern
+
+        def tail(stop: threading.Event) -> None:
+            froze = False
+            for batch in self.services.logs.tail(
+                    self.endpoint_name, stream=stream, since_ms=since, filter_pattern=pattern,
+                    follow=True, stop=stop):
+                if stop.is_set():
+                    return
+                if not froze:
+                    # Again after the first call: the logs client and its model exist now.
+                    self.heap.hold()
+                    froze = True
+                self.post_message(self.BatchArrived(batch, generation))
+
+        self._tail = BackgroundLoop(
+            f"tail-{self.endpoint_name}-{generation}", tail,
+            lambda exc: self.post_message(self.TailFailed(str(exc) or type(exc).__name__,
+                                                          generation)),
+        ).start()
         self._update_status()
 
     def stop_tail(self) -> None:
-        if self._thread is not None:
-            self._thread.stop()
-            self._thread = None
+        if self._tail is not None:
+            self._tail.stop()
+            self._tail = None
 
     @work(thread=True, exit_on_error=False, group="logs-streams")
     def load_streams(self) -> None:
@@ -186,14 +183,14 @@ class LogsScreen(ConsoleScreen):
             streams = self.services.logs.streams(self.endpoint_name)
         except errors.NotFound:
             streams = []  # the tail's status already says the group is missing
-        self.post_message(StreamsListed(streams))
+        self.post_message(self.StreamsListed(streams))
 
     @on(StreamsListed)
     def streams_listed(self, message: StreamsListed) -> None:
         self.streams = message.streams
 
-    @on(LogBatchArrived)
-    def batch_arrived(self, message: LogBatchArrived) -> None:
+    @on(BatchArrived)
+    def batch_arrived(self, message: BatchArrived) -> None:
         if message.generation != self._generation:
             return  # a batch from a tail already replaced
         self.ingest(message.batch)
@@ -283,8 +280,9 @@ class LogsScreen(ConsoleScreen):
             parts.append(f"[yellow]sampled updates {self.sampled:,}[/]")
         if self.search_term:
             where = view.match_line
-            parts.append(f"search {escape(self.search_term)!r}"
-                         + (f" @ line {where + 1:,}" if where is not None else " (no match)"))
+            found = f" @ row {where + 1:,}" if where is not None else (
+                " (no match)" if not view.has_match(self.search_term) else " (n: next match)")
+            parts.append(f"search {escape(self.search_term)!r}{found}")
         # One fixed-size line: no layout pass (a layout means a full-screen render).
         self.query_one("#logs-status", Static).update(" · ".join(parts), layout=False)
 
@@ -315,13 +313,13 @@ class LogsScreen(ConsoleScreen):
     def prompt_submitted(self, event: Input.Submitted) -> None:
         mode = self.prompt_mode
         if mode == "include":
-            self.view.set_filters(include=event.value.strip())
+            self._filtered(include=event.value.strip())
         elif mode == "exclude":
-            self.view.set_filters(exclude=event.value.strip())
+            self._filtered(exclude=event.value.strip())
         self._close_prompt_bar()
         self._update_status()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def action_state(self, action: str) -> bool | None:
         if action == "close_prompt":
             return self.prompt_mode is not None
         return True
@@ -367,8 +365,13 @@ class LogsScreen(ConsoleScreen):
         self._open_prompt("exclude", self.view.exclude)
 
     def action_hide_ping(self) -> None:
-        self.view.set_filters(hide_ping=not self.view.hide_ping)
+        self._filtered(hide_ping=not self.view.hide_ping)
         self._update_status()
+
+    def _filtered(self, **filters: str | bool) -> None:
+        self.view.set_filters(**filters)  # type: ignore[arg-type]
+        if self.search_term:
+            self.view.search(self.search_term)  # the rows changed: find the match again
 
     def action_pattern(self) -> None:
         def chosen(value: str | None) -> None:

@@ -1,28 +1,27 @@
 """The requests view: submit a batch YAML, follow every request in the ledger, open results.
 
-The output watcher runs in a thread of its own for as long as the screen is mounted (it is a
-long-lived loop; a worker would hold one of Textual's few pool threads) and posts what it
-finds; the table itself is re-read from the ledger each second by a short worker, so requests
-submitted by the CLI in another terminal show up too.
+The output watcher is a long-lived loop in a thread of its own (ui.background) for as long
+as the screen is mounted, posting what it finds; the table itself is re-read from the ledger
+each second by a short worker, so requests submitted by the CLI in another terminal show up
+too.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from rich.markup import escape
+from rich.text import Text
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Static
+from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
 from smconsole.errors import SmconsoleError, SpecError
 from smconsole.models.requests import (
@@ -33,14 +32,25 @@ from smconsole.models.requests import (
     Status,
     SubmitProgress,
 )
+from smconsole.specs.batch import PlannedBatch
+from smconsole.ui import formatting as fmt
+from smconsole.ui.background import BackgroundLoop
 from smconsole.ui.screens.base import ConsoleScreen
+from smconsole.ui.screens.modals import ConfirmAgainScreen, PromptScreen
+from smconsole.ui.widgets.keyed_table import Cells, KeyedTable
 from smconsole.ui.widgets.path_suggester import PathSuggester
-from smconsole.ui.widgets.request_preview import age_text, describe_request, render_body
+from smconsole.ui.widgets.request_preview import describe_request, render_body
+
+if TYPE_CHECKING:
+    from smconsole.ui.protocols import ServicesApi, SubmitOutcome
+    from smconsole.ui.settings import ConsoleSettings
 
 COLUMNS = (
     ("batch", "Batch"), ("index", "#"), ("status", "Status"), ("age", "Age"),
-    ("latency", "Latency"), ("source", "Input"), ("error", "Error"),
+    ("latency", "Latency"), ("error", "Error"), ("inference_id", "InferenceId"),
+    ("source", "Input"),
 )
+ERROR_WIDTH = 32  # the cell's share; the whole error is in the preview (Enter)
 STATUS_FILTERS: tuple[Status | None, ...] = (
     None, Status.PENDING, Status.SUCCEEDED, Status.FAILED, Status.QUEUED,
 )
@@ -50,176 +60,86 @@ STATUS_STYLE = {
 }
 MAX_ROWS = 5000  # the newest; older ones stay in the ledger and in `smconsole results`
 REFRESH_S = 1.0
-
-
-class RequestsApi(Protocol):
-    """smconsole.services.requests.RequestService, or a test's fake."""
-
-    def plan(self, path: str | Path) -> Any: ...
-    def earlier(self, planned: Any) -> list[Batch]: ...
-    def submit(self, planned: Any, *, again: bool = False,
-               progress: Callable[[SubmitProgress], None] | None = None) -> Any: ...
-    def resubmit(self, batch_id: str, indexes: list[int],
-                 progress: Callable[[SubmitProgress], None] | None = None) -> Any: ...
-    def requests(self, *, batch_id: str | None = None, statuses: list[Status] | None = None,
-                 limit: int | None = None) -> list[AsyncRequest]: ...
-
-
-class OutputsApi(Protocol):
-    """smconsole.services.outputs.OutputWatcher, or a test's fake."""
-
-    def run(self, on_outcomes: Callable[[list[Outcome]], None] | None = None, *,
-            stop: threading.Event | None = None) -> None: ...
-    def fetch(self, location: str) -> OutputBody: ...
-    def export(self, requests: Sequence[AsyncRequest], write: Callable[[str], Any]) -> int: ...
-
-
-# ---- messages (facts, posted from workers and the watcher thread) ---------------------------
-
-class RequestsLoaded(Message):
-    def __init__(self, requests: list[AsyncRequest]) -> None:
-        super().__init__()
-        self.requests = requests
-
-
-class BatchPlanned(Message):
-    def __init__(self, planned: Any, earlier: list[Batch]) -> None:
-        super().__init__()
-        self.planned = planned
-        self.earlier = earlier
-
-
-class BatchRejected(Message):
-    """The YAML is invalid: every problem, located."""
-
-    def __init__(self, path: str, problems: list[str]) -> None:
-        super().__init__()
-        self.path = path
-        self.problems = problems
-
-
-class SubmitProgressed(Message):
-    def __init__(self, step: SubmitProgress) -> None:
-        super().__init__()
-        self.step = step
-
-
-class BatchSubmitted(Message):
-    def __init__(self, batch: Batch, sent: int, rejected: int, unsent: int) -> None:
-        super().__init__()
-        self.batch = batch
-        self.sent = sent
-        self.rejected = rejected
-        self.unsent = unsent
-
-
-class OutcomesArrived(Message):
-    def __init__(self, outcomes: list[Outcome]) -> None:
-        super().__init__()
-        self.outcomes = outcomes
-
-
-class WatchFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
-class PreviewLoaded(Message):
-    def __init__(self, key: str, body: OutputBody | None, error: str | None = None) -> None:
-        super().__init__()
-        self.key = key
-        self.body = body
-        self.error = error
-
-
-class ResultsExported(Message):
-    def __init__(self, path: Path, count: int) -> None:
-        super().__init__()
-        self.path = path
-        self.count = count
-
-
-# ---- the duplicate question ------------------------------------------------------------------
-
-class ConfirmAgainScreen(ModalScreen[bool]):
-    """The same batch was sent before: send it again?"""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Send again", id="requests.again.yes"),
-        Binding("n,escape", "answer(False)", "Cancel", id="requests.again.no"),
-    ]
-
-    CSS_PATH = "requests.tcss"
-
-    def __init__(self, file: str, earlier: list[Batch], now: float) -> None:
-        super().__init__()
-        self.file = file
-        self.earlier = earlier
-        self.now = now
-
-    def compose(self) -> ComposeResult:
-        last = self.earlier[0]
-        when = age_text(self.now - last.created_at)
-        with Vertical(id="again-dialog", classes="dialog"):
-            yield Label(f"[b]{Path(self.file).name}[/b] was sent before", id="again-title")
-            yield Static(
-                f"as {last.batch_id}, {when} ago ({last.finished}/{last.total} finished"
-                f"{'' if len(self.earlier) == 1 else f'; {len(self.earlier)} times in all'}).\n"
-                "Send it again as a new batch?  [b]y[/b] send · [b]n[/b] cancel",
-                id="again-text",
-            )
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
-
-
-# ---- the screen ------------------------------------------------------------------------------
-
-@dataclass
-class _Services:
-    requests: RequestsApi | None
-    outputs: OutputsApi | None
+# Below this width the preview goes under the table: side by side, the table showed 3 columns.
+SIDE_BY_SIDE_MIN = 140
+WATCH_RETRY_S = 5.0
 
 
 class RequestsScreen(ConsoleScreen):
-    """Async requests: `s` submits a YAML, Enter opens a result, `f` filters, `R` re-submits
+    """Async requests: `s` submits a YAML, Enter opens a result, `f` filters, `R` re-sends
     the failed requests of the selected batch, `e` exports the visible rows to JSONL."""
 
     AREA = "requests"
     CSS_PATH = "requests.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "submit", "Submit YAML", id="requests.submit"),
+        Binding("s", "submit", "Submit", id="requests.submit"),
         Binding("enter", "open", "Preview", id="requests.open", show=False),
         Binding("f", "status_filter", "Status", id="requests.filter"),
-        Binding("R", "resubmit", "Re-submit failed", id="requests.resubmit"),
-        Binding("e", "export", "Export JSONL", id="requests.export"),
-        Binding("r", "refresh", "Refresh", id="requests.refresh"),
+        Binding("R", "resubmit", "Re-send failed", id="requests.resubmit"),
+        Binding("e", "export", "Export", id="requests.export"),
+        Binding("r", "refresh", "Refresh", id="requests.refresh", show=False),
     ]
     MUTATING = frozenset({"submit", "resubmit"})
 
-    def __init__(
-        self, services: Any, settings: Any = None, *, clock: Callable[[], float] = time.time,
-        export_dir: Path | None = None, watch: bool = True,
-    ) -> None:
-        """`services` needs `.requests` (RequestsApi) and `.outputs` (OutputsApi)."""
-        super().__init__(id="requests-screen")
-        self.services = _Services(getattr(services, "requests", None),
-                                  getattr(services, "outputs", None))
-        self.read_only = bool(getattr(settings, "read_only", False)
-                              or getattr(services, "read_only", False))
-        self.clock = clock
-        self.export_dir = export_dir
+    @dataclass
+    class Loaded(Message):
+        requests: list[AsyncRequest]
+
+    @dataclass
+    class Planned(Message):
+        planned: PlannedBatch
+        earlier: list[Batch]
+
+    @dataclass
+    class Rejected(Message):
+        """The YAML is invalid: every problem, located."""
+
+        path: str
+        problems: list[str]
+
+    @dataclass
+    class Progressed(Message):
+        step: SubmitProgress
+
+    @dataclass
+    class Submitted(Message):
+        batch: Batch
+        sent: int
+        rejected: int
+        unsent: int
+
+    @dataclass
+    class OutcomesArrived(Message):
+        outcomes: list[Outcome]
+
+    @dataclass
+    class WatchFailed(Message):
+        error: str
+
+    @dataclass
+    class PreviewLoaded(Message):
+        key: str
+        body: OutputBody | None
+        error: str | None = None
+
+    @dataclass
+    class Exported(Message):
+        path: Path
+        count: int
+
+    def __init__(self, services: ServicesApi, settings: ConsoleSettings, *,
+                 watch: bool = True) -> None:
+        super().__init__(services, settings, id="requests-screen")
         self.watch = watch
         self.rows: dict[str, AsyncRequest] = {}
-        # What each table row shows now, so a refresh only redraws cells that changed.
-        self._shown: dict[str, tuple[bool, AsyncRequest, tuple[Any, ...]]] = {}
         self.status_filter: Status | None = None
         self.opened: str | None = None
         self.submitting = False
         self._loading = False
-        self._stop = threading.Event()
-        self._watcher: threading.Thread | None = None
+        self._watcher: BackgroundLoop | None = None
+
+    def clock(self) -> float:
+        return self.settings.clock()
 
     # ---- layout ---------------------------------------------------------------------------
 
@@ -227,28 +147,28 @@ class RequestsScreen(ConsoleScreen):
         yield Header()
         with Horizontal(id="submit-bar"):
             yield Label("Batch YAML", classes="prompt-label")
-            yield Input(placeholder="path/to/requests.yaml — → completes, Enter submits (s)",
-                        id="batch-path", suggester=PathSuggester((".yaml", ".yml")))
+            yield Input(placeholder="path/to/requests.yaml — → completes, Enter submits",
+                        id="batch-path", suggester=PathSuggester((".yaml", ".yml")),
+                        select_on_focus=False)
         with Horizontal(id="progress-row"):
             yield ProgressBar(id="submit-progress", show_eta=False)
             yield Static("", id="progress-label")
         yield Static("", id="requests-status", classes="status-line")
         with Horizontal(id="requests-body"):
-            table: DataTable[str] = DataTable(id="requests-table", cursor_type="row",
-                                              zebra_stripes=True)
-            yield table
+            yield KeyedTable(COLUMNS, id="requests-table")
             with VerticalScroll(id="request-preview"):
                 yield Static("Select a request and press Enter to see its output.",
                              id="preview-head")
                 yield Static("", id="preview-body")
-        yield Footer()
+        yield Footer(show_command_palette=False)
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#requests-table", KeyedTable)
 
     def on_mount(self) -> None:
-        table = self.query_one("#requests-table", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
         self.query_one("#progress-row").display = False
-        table.focus()
+        self.table.focus()
         if self.services.requests is None:
             self._status("requests are not available in this console")
             return
@@ -257,13 +177,23 @@ class RequestsScreen(ConsoleScreen):
         if self.watch and self.services.outputs is not None:
             self._start_watcher()
 
-    def on_unmount(self) -> None:
-        self._stop.set()
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < SIDE_BY_SIDE_MIN, "-narrow")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and self.read_only:
+    def on_unmount(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
+    def action_state(self, action: str) -> bool | None:
+        if action == "resubmit" and self.submitting:
             return None
         return True
+
+    def refused(self, action: str) -> str | None:
+        why = super().refused(action)
+        if why is None and action == "resubmit" and self.submitting:
+            return "a batch is being sent"
+        return why
 
     # ---- loading --------------------------------------------------------------------------
 
@@ -276,14 +206,15 @@ class RequestsScreen(ConsoleScreen):
     def load_requests(self) -> None:
         self._loading = True
         try:
-            assert self.services.requests is not None
-            rows = self.services.requests.requests(limit=MAX_ROWS)
+            requests = self.services.requests
+            assert requests is not None
+            rows = requests.requests(limit=MAX_ROWS)
         finally:
             self._loading = False
-        self.post_message(RequestsLoaded(rows))
+        self.post_message(self.Loaded(rows))
 
-    @on(RequestsLoaded)
-    def requests_loaded(self, message: RequestsLoaded) -> None:
+    @on(Loaded)
+    def requests_loaded(self, message: Loaded) -> None:
         self.rows = {r.key: r for r in message.requests}
         self._render_table()
 
@@ -296,51 +227,28 @@ class RequestsScreen(ConsoleScreen):
             rows = [r for r in rows if r.status in wanted]
         return rows
 
-    def _cells(self, request: AsyncRequest, now: float) -> tuple[Any, ...]:
-        from rich.text import Text
-
+    def _cells(self, key: str, now: float) -> Cells:
+        request = self.rows[key]
+        error = request.error or ""
+        if len(error) > ERROR_WIDTH:
+            error = error[:ERROR_WIDTH - 1] + "…"
         return (
-            request.batch_id,
-            str(request.index),
+            Text(request.batch_id), Text(str(request.index)),
             Text(request.status.value, style=STATUS_STYLE[request.status]),
-            age_text(request.age(now)),
-            age_text(request.latency),
-            request.source,
-            (request.error or "")[:80],
+            Text(fmt.duration(request.age(now))), Text(fmt.duration(request.latency)),
+            Text(error, style="red" if error else ""), Text(request.inference_id),
+            Text(request.source),
         )
 
     def _render_table(self) -> None:
-        table = self.query_one("#requests-table", DataTable)
         now = self.clock()
-        visible = self._visible()
-        wanted = [r.key for r in visible]
-        present = [str(k.value) for k in table.rows]
-        cursor_key = None
-        if present != wanted[: len(present)]:
-            # Filter change or rows gone: rebuild (the cursor is put back on its row).
-            cursor_key = self._cursor_key()
-            table.clear()
-            self._shown.clear()
-            present = []
-            if cursor_key is None and visible:
-                cursor_key = visible[-1].key
-        for request in visible[: len(present)]:
-            shown = self._shown.get(request.key)
-            if shown is not None and shown[0] is request.status.finished and \
-                    request.status.finished and shown[1] == request:
-                continue  # a finished row that did not change: nothing to redraw
-            cells = self._cells(request, now)
-            old = shown[2] if shown else (None,) * len(cells)
-            for (column, _), value, before in zip(COLUMNS, cells, old, strict=True):
-                if str(value) != str(before):
-                    table.update_cell(request.key, column, value, update_width=True)
-            self._shown[request.key] = (request.status.finished, request, cells)
-        for request in visible[len(present):]:
-            cells = self._cells(request, now)
-            table.add_row(*cells, key=request.key)
-            self._shown[request.key] = (request.status.finished, request, cells)
-        if cursor_key is not None and cursor_key in self.rows and cursor_key in wanted:
-            table.move_cursor(row=table.get_row_index(cursor_key))
+        had_rows = bool(self.table.shown)
+        keys = [r.key for r in self._visible()]
+        # Every row: Age moves for all of them, finished or not (the text changes at most
+        # once a second, and only changed cells are redrawn).
+        self.table.show(keys, lambda key: self._cells(key, now))
+        if not had_rows and keys:
+            self.table.move_cursor(row=len(keys) - 1, animate=False)  # the newest
         self._summary()
 
     def _summary(self) -> None:
@@ -350,23 +258,13 @@ class RequestsScreen(ConsoleScreen):
         parts = [f"{n} {s.value}" for s, n in sorted(counts.items(), key=lambda x: x[0].value)]
         shown = "all" if self.status_filter is None else self.status_filter.value
         self._status(f"{len(self.rows)} requests ({', '.join(parts) or 'none yet'}) · "
-                     f"showing {shown}")
+                     f"showing {shown}" + (" · read-only" if self.read_only else ""))
 
     def _status(self, text: str) -> None:
-        self.query_one("#requests-status", Static).update(text)
-
-    def _cursor_key(self) -> str | None:
-        table = self.query_one("#requests-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - an empty or rebuilt table has no cursor row
-            return None
-        return str(key.value)
+        self.query_one("#requests-status", Static).update(Text(text))
 
     def selected(self) -> AsyncRequest | None:
-        key = self._cursor_key()
+        key = self.table.selected_key
         return self.rows.get(key) if key else None
 
     # ---- watching -------------------------------------------------------------------------
@@ -375,30 +273,31 @@ class RequestsScreen(ConsoleScreen):
         outputs = self.services.outputs
         assert outputs is not None
 
-        def loop() -> None:
-            while not self._stop.is_set():
+        def watch(stop: threading.Event) -> None:
+            while not stop.is_set():
                 try:
-                    outputs.run(lambda found: self.post_message(OutcomesArrived(found)),
-                                stop=self._stop)
+                    outputs.run(lambda found: self.post_message(self.OutcomesArrived(found)),
+                                stop=stop)
                 except SmconsoleError as exc:
-                    self.post_message(WatchFailed(str(exc)))
-                    self._stop.wait(5.0)
+                    self.post_message(self.WatchFailed(str(exc)))
+                    stop.wait(WATCH_RETRY_S)
 
-        self._watcher = threading.Thread(target=loop, name="smconsole-requests-watch",
-                                         daemon=True)
-        self._watcher.start()
+        self._watcher = BackgroundLoop(
+            "smconsole-requests-watch", watch,
+            lambda exc: self.post_message(self.WatchFailed(str(exc) or type(exc).__name__)),
+        ).start()
 
     @on(OutcomesArrived)
     def outcomes_arrived(self, message: OutcomesArrived) -> None:
-        done = sum(o.status is Status.SUCCEEDED for o in message.outcomes)
-        failed = len(message.outcomes) - done
+        failed = sum(o.status is Status.FAILED for o in message.outcomes)
         if failed:
             self.notify(f"{failed} request(s) failed", severity="warning", timeout=4)
         self.load_requests()
 
     @on(WatchFailed)
     def watch_failed(self, message: WatchFailed) -> None:
-        self.notify(f"watching outputs: {message.error}", title="requests", severity="error")
+        self.notify(f"watching outputs: {message.error}", title="requests", severity="error",
+                    markup=False)
 
     # ---- submitting -----------------------------------------------------------------------
 
@@ -408,8 +307,11 @@ class RequestsScreen(ConsoleScreen):
     @on(Input.Submitted, "#batch-path")
     def path_entered(self, event: Input.Submitted) -> None:
         path = event.value.strip()
-        self.query_one("#requests-table", DataTable).focus()  # keys work on the list again
-        if not path or self.read_only:
+        self.table.focus()  # keys work on the list again
+        if not path:
+            return
+        if self.read_only:
+            self.notify("read-only: submit refused", severity="warning")
             return
         if self.submitting:
             self.notify("a batch is being sent; wait for it to finish", severity="warning")
@@ -418,27 +320,28 @@ class RequestsScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="requests-plan")
     def plan_batch(self, path: str) -> None:
-        assert self.services.requests is not None
+        requests = self.services.requests
+        assert requests is not None
         try:
-            planned = self.services.requests.plan(path)
+            planned = requests.plan(path)
         except SpecError as exc:
-            self.post_message(BatchRejected(path, [str(p) for p in exc.problems]))
+            self.post_message(self.Rejected(path, [str(p) for p in exc.problems]))
             return
-        self.post_message(BatchPlanned(planned, self.services.requests.earlier(planned)))
+        self.post_message(self.Planned(planned, requests.earlier(planned)))
 
-    @on(BatchRejected)
-    def batch_rejected(self, message: BatchRejected) -> None:
+    @on(Rejected)
+    def batch_rejected(self, message: Rejected) -> None:
         count = len(message.problems)
         self.notify(f"{message.path}: {count} problem(s); nothing was sent",
-                    title="invalid batch", severity="error")
+                    title="invalid batch", severity="error", markup=False)
         self.opened = None
         self.query_one("#preview-head", Static).update(
-            f"[b red]{message.path}: not sent[/b red] — fix these and press Enter again:")
-        self.query_one("#preview-body", Static).update(
-            "\n".join(p.replace("[", r"\[") for p in message.problems))
+            f"[b red]{escape(message.path)}: not sent[/b red] — fix these and press Enter "
+            "again:")
+        self.query_one("#preview-body", Static).update(Text("\n".join(message.problems)))
 
-    @on(BatchPlanned)
-    def batch_planned(self, message: BatchPlanned) -> None:
+    @on(Planned)
+    def batch_planned(self, message: Planned) -> None:
         planned = message.planned
         if not message.earlier:
             self.submit_batch(planned, again=False)
@@ -450,68 +353,73 @@ class RequestsScreen(ConsoleScreen):
             else:
                 self.notify("not sent", timeout=3)
 
-        self.app.push_screen(ConfirmAgainScreen(planned.file, message.earlier, self.clock()), answered)
+        self.app.push_screen(ConfirmAgainScreen(planned.file, message.earlier, self.clock()),
+                             answered)
 
     def _begin_progress(self, total: int) -> None:
         self.submitting = True
+        self.refresh_bindings()
         self.query_one("#progress-row").display = True
         self.query_one("#submit-progress", ProgressBar).update(total=total, progress=0)
         self.query_one("#progress-label", Static).update(f"sending 0/{total}")
 
+    def _progress(self, step: SubmitProgress) -> None:
+        self.post_message(self.Progressed(step))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="requests-submit")
-    def submit_batch(self, planned: Any, *, again: bool) -> None:
-        assert self.services.requests is not None
+    def submit_batch(self, planned: PlannedBatch, *, again: bool) -> None:
+        requests = self.services.requests
+        assert requests is not None
         self.app.call_from_thread(self._begin_progress, len(planned.requests))
         try:
-            result = self.services.requests.submit(
-                planned, again=again, progress=lambda s: self.post_message(SubmitProgressed(s)))
+            result = requests.submit(planned, again=again, progress=self._progress)
         finally:
             self.submitting = False
-        self.post_message(BatchSubmitted(result.batch, result.sent, result.rejected,
-                                         result.unsent))
+        self.post_message(_submitted(result))
 
-    @on(SubmitProgressed)
-    def submit_progressed(self, message: SubmitProgressed) -> None:
+    @on(Progressed)
+    def submit_progressed(self, message: Progressed) -> None:
         step = message.step
         self.query_one("#submit-progress", ProgressBar).update(total=step.total,
                                                                progress=step.done)
         self.query_one("#progress-label", Static).update(
-            f"{step.batch_id}: sent {step.done}/{step.total}")
+            Text(f"{step.batch_id}: sent {step.done}/{step.total}"))
 
-    @on(BatchSubmitted)
-    def batch_submitted(self, message: BatchSubmitted) -> None:
+    @on(Submitted)
+    def batch_submitted(self, message: Submitted) -> None:
         self.query_one("#progress-row").display = False
+        self.refresh_bindings()
         extra = ""
         if message.rejected:
             extra += f", {message.rejected} refused"
         if message.unsent:
             extra += f", {message.unsent} not sent (retry with `smconsole submit --resume`)"
         self.notify(f"{message.batch.batch_id}: {message.sent} sent{extra}", title="submitted",
-                    severity="warning" if extra else "information")
+                    severity="warning" if extra else "information", markup=False)
         self.load_requests()
 
     def action_resubmit(self) -> None:
         request = self.selected()
         if request is None:
+            self.notify("select a request of the batch to re-send", timeout=3)
             return
-        failed = [r.index for r in self.rows.values()
-                  if r.batch_id == request.batch_id and r.status is Status.FAILED]
-        if not failed:
-            self.notify(f"{request.batch_id} has no failed requests", timeout=3)
-            return
-        self.resubmit_failed(request.batch_id, failed)
+        self.resubmit_failed(request.batch_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="requests-submit")
-    def resubmit_failed(self, batch_id: str, indexes: list[int]) -> None:
-        assert self.services.requests is not None
-        self.app.call_from_thread(self._begin_progress, len(indexes))
+    def resubmit_failed(self, batch_id: str) -> None:
+        """Every failed request of the batch, as the ledger has them (not only those shown)."""
+        requests = self.services.requests
+        assert requests is not None
+        self.submitting = True
         try:
-            result = self.services.requests.resubmit(
-                batch_id, indexes, progress=lambda s: self.post_message(SubmitProgressed(s)))
+            result = requests.resubmit_failed(batch_id, progress=self._progress)
         finally:
             self.submitting = False
-        self.post_message(BatchSubmitted(result.batch, result.sent, result.rejected,
-                                         result.unsent))
+        if result is None:
+            self.app.call_from_thread(self.notify, f"{batch_id} has no failed requests",
+                                      timeout=3)
+            return
+        self.post_message(_submitted(result))
 
     # ---- filtering, preview, export -------------------------------------------------------
 
@@ -523,8 +431,8 @@ class RequestsScreen(ConsoleScreen):
     def action_refresh(self) -> None:
         self.load_requests()
 
-    @on(DataTable.RowSelected, "#requests-table")
-    def row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(KeyedTable.RowSelected, "#requests-table")
+    def row_selected(self, event: KeyedTable.RowSelected) -> None:
         self.action_open()
 
     def action_open(self) -> None:
@@ -544,13 +452,14 @@ class RequestsScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="requests-preview")
     def load_preview(self, key: str, location: str) -> None:
-        assert self.services.outputs is not None
+        outputs = self.services.outputs
+        assert outputs is not None
         try:
-            body = self.services.outputs.fetch(location)
+            body = outputs.fetch(location)
         except SmconsoleError as exc:
-            self.post_message(PreviewLoaded(key, None, str(exc)))
+            self.post_message(self.PreviewLoaded(key, None, str(exc)))
             return
-        self.post_message(PreviewLoaded(key, body))
+        self.post_message(self.PreviewLoaded(key, body))
 
     @on(PreviewLoaded)
     def preview_loaded(self, message: PreviewLoaded) -> None:
@@ -558,7 +467,7 @@ class RequestsScreen(ConsoleScreen):
             return  # the user moved on
         widget = self.query_one("#preview-body", Static)
         if message.body is None:
-            widget.update(f"[red]could not read it: {message.error}[/red]")
+            widget.update(f"[red]could not read it: {escape(message.error or '')}[/red]")
         else:
             widget.update(render_body(message.body))
 
@@ -568,16 +477,31 @@ class RequestsScreen(ConsoleScreen):
             self.notify("nothing to export", timeout=3)
             return
         stamp = datetime.fromtimestamp(self.clock()).strftime("%Y%m%d-%H%M%S")
-        path = (self.export_dir or Path.cwd()) / f"smconsole-results-{stamp}.jsonl"
-        self.export_results(rows, path)
+        default = str(Path.cwd() / f"smconsole-results-{stamp}.jsonl")
+
+        def chosen(value: str | None) -> None:
+            if value and value.strip():
+                self.export_results(rows, Path(value.strip()).expanduser())
+            else:
+                self.notify("not exported", timeout=3)
+
+        self.app.push_screen(PromptScreen(
+            f"export {len(rows)} shown request(s) with their results (JSON lines) to",
+            default), chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="requests-export")
     def export_results(self, rows: list[AsyncRequest], path: Path) -> None:
-        assert self.services.outputs is not None
+        outputs = self.services.outputs
+        assert outputs is not None
         with path.open("w", encoding="utf-8") as handle:
-            count = self.services.outputs.export(rows, handle.write)
-        self.post_message(ResultsExported(path, count))
+            count = outputs.export(rows, handle.write)
+        self.post_message(self.Exported(path, count))
 
-    @on(ResultsExported)
-    def results_exported(self, message: ResultsExported) -> None:
-        self.notify(f"{message.count} results written to {message.path}", title="exported")
+    @on(Exported)
+    def results_exported(self, message: Exported) -> None:
+        self.notify(f"{message.count} results written to {message.path}", title="exported",
+                    markup=False)
+
+
+def _submitted(result: SubmitOutcome) -> RequestsScreen.Submitted:
+    return RequestsScreen.Submitted(result.batch, result.sent, result.rejected, result.unsent)

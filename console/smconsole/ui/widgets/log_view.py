@@ -105,7 +105,7 @@ class LogView(ScrollView, can_focus=True):
         self._events.extend(new)
         streams = {event[_STREAM] for event in new}
         self._stream_width = max(self._stream_width,
-                                 *(len(_stream_label(name)) for name in streams))
+                                 *(len(_stream_label(name).rstrip()) for name in streams))
         rows = self._rows_for(start, new)
         self._rows.extend(rows)
         width = max((len(r[_TEXT]) for r in rows), default=0)
@@ -236,12 +236,17 @@ class LogView(ScrollView, can_focus=True):
             self.rebuild()
 
     def watch_show_timestamps(self) -> None:
-        self._update_virtual_size()
-        self.refresh()
+        self._prefix_changed()
 
     def watch_show_stream(self) -> None:
-        self._update_virtual_size()
-        self.refresh()
+        self._prefix_changed()
+
+    def _prefix_changed(self) -> None:
+        if self.wrap and self.is_mounted:
+            self.rebuild()  # wrapped rows were cut for the old prefix's width
+        else:
+            self._update_virtual_size()
+            self.refresh()
 
     def watch_follow(self, follow: bool) -> None:
         if follow and self.is_mounted:
@@ -284,14 +289,25 @@ class LogView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.wrap:
             self.rebuild()
+        else:
+            self._update_virtual_size()
+
+    def _stream_column(self) -> int:
+        # The stream column gives way on a narrow terminal: the message is what is read.
+        return min(self._stream_width, max(STREAM_MIN, self.size.width // 8))
 
     def _prefix_width(self) -> int:
         width = 0
         if self.show_timestamps:
             width += len(self._time_format(0)) + 1
         if self.show_stream and self._stream_width:
-            width += self._stream_width + 1
+            width += self._stream_column() + 1
         return width
+
+    def has_match(self, term: str) -> bool:
+        """Whether any shown row contains `term` (case-insensitive)."""
+        pattern = re.compile(re.escape(term), re.IGNORECASE)
+        return any(pattern.search(r[_TEXT]) for r in self._rows[self._row_head:])
 
     def _update_virtual_size(self) -> None:
         width = 0 if self.wrap else self._width + self._prefix_width()
@@ -362,7 +378,7 @@ class LogView(ScrollView, can_focus=True):
         if self.show_timestamps:
             parts.append(self._time_format(event[_TS]))
         if self.show_stream and self._stream_width:
-            parts.append(_stream_label(event[_STREAM]).ljust(self._stream_width))
+            parts.append(_stream_label(event[_STREAM], self._stream_column()))
         parts.append(text)
         return " ".join(parts)
 
@@ -385,7 +401,7 @@ class LogView(ScrollView, can_focus=True):
                 segments.append(Segment(self._time_format(timestamp) + " ",
                                         base + TIMESTAMP_STYLE))
             if self.show_stream and self._stream_width:
-                name = _stream_label(stream).ljust(self._stream_width)
+                name = _stream_label(stream, self._stream_column())
                 segments.append(Segment(name + " ", base + STREAM_STYLE))
         level = level_of(message)
         style = base + LEVEL_STYLES.get(level, Style()) if level else base
@@ -408,13 +424,14 @@ class LogView(ScrollView, can_focus=True):
 
 
 STREAM_WIDTH = 28
+STREAM_MIN = 8
 
 
-def _stream_label(stream: str) -> str:
-    """`variant/instance`, or just the instance id when both do not fit."""
-    if len(stream) <= STREAM_WIDTH:
-        return stream
-    return stream.rsplit("/", 1)[-1][-STREAM_WIDTH:]
+def _stream_label(stream: str, width: int = STREAM_WIDTH) -> str:
+    """`variant/instance`, or the instance id's end when both do not fit, padded to `width`."""
+    if len(stream) > width:
+        stream = stream.rsplit("/", 1)[-1][-width:]
+    return stream.ljust(width)
 
 
 def _local_time(timestamp_ms: int) -> str:

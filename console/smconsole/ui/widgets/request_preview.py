@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from smconsole.models.requests import AsyncRequest, OutputBody, Status
+from smconsole.ui import formatting as fmt
 
 MAX_PREVIEW_CHARS = 20_000
 NUMBERS_SHOWN = 4
@@ -14,36 +15,22 @@ NUMBERS_SHOWN = 4
 VECTOR_MIN = 8
 
 
-def age_text(seconds: float | None) -> str:
-    """Compact durations: 850ms, 12.3s, 4m05s, 2h10m, 3d."""
-    if seconds is None:
-        return "–"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
-    return f"{int(seconds // 86400)}d"
-
-
 def describe_request(request: AsyncRequest) -> str:
-    """The header of the preview: what was sent, where it went."""
+    """The header of the preview: what was sent, where it went (markup; values escaped)."""
+    source = request.input_location or f"inline ({request.source})"
     lines = [
-        f"[b]{request.batch_id}[/b] #{request.index}  {request.status.value}",
-        f"inference id  {request.inference_id}",
-        f"endpoint      {request.endpoint}",
-        f"input         {request.input_location or f'inline ({request.source})'}"
-        + (f"  from {request.source_ref}" if request.source_ref else ""),
+        f"[b]{_escape(request.batch_id)}[/b] #{request.index}  {request.status.value}",
+        f"inference id  {_escape(request.inference_id)}",
+        f"endpoint      {_escape(request.endpoint)}",
+        f"input         {_escape(source)}"
+        + (f"  from {_escape(request.source_ref)}" if request.source_ref else ""),
     ]
     if request.output_location:
-        lines.append(f"output        {request.output_location}")
+        lines.append(f"output        {_escape(request.output_location)}")
     if request.status is Status.FAILED and request.failure_location:
-        lines.append(f"failure       {request.failure_location}")
+        lines.append(f"failure       {_escape(request.failure_location)}")
     if request.latency is not None:
-        lines.append(f"latency       {age_text(request.latency)}")
+        lines.append(f"latency       {fmt.duration(request.latency)}")
     if request.error:
         lines.append(f"[red]error         {_escape(request.error)}[/red]")
     return "\n".join(lines)
