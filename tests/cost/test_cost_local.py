@@ -17,7 +17,7 @@ from fixtures.local_stack import deploy_async_endpoint, unique, wait_for
 from smconsole import locations
 from smconsole.services.autoscaling import AutoscalingService
 from smconsole.services.cost import CostService
-from smconsole.specs.scaling import ScaleFromZeroSpec, ScalingSpec, TargetTrackingSpec
+from smconsole.specs.scaling import ScaleOutFromZeroSpec, ScalingSpec, TargetTrackingSpec
 
 pytestmark = [pytest.mark.local_stack, pytest.mark.slow]
 
@@ -81,7 +81,7 @@ def test_idle_burst_idle_matches_the_scaling_record(local_stack: Any, endpoint: 
         min_capacity=0, max_capacity=1,
         target_tracking=[TargetTrackingSpec(metric="ApproximateBacklogSizePerInstance", target=5,
                                             scale_in_cooldown=3, scale_out_cooldown=0)],
-        scale_out_from_zero=ScaleFromZeroSpec(cooldown=0, period=10, evaluation_periods=1),
+        scale_out_from_zero=ScaleOutFromZeroSpec(cooldown=0, period=10, evaluation_periods=1),
     )
     scaling = AutoscalingService(session)
     assert scaling.apply(scaling.plan(endpoint, spec)).applied

@@ -34,7 +34,7 @@ from smconsole.services import capacity, scale_sim
 from smconsole.services.autoscaling import STEP_METRIC, AutoscalingService
 from smconsole.services.prices import PRICING_REGION, PriceBook
 from smconsole.session import AwsSession, aws_errors
-from smconsole.specs.scaling import ScaleFromZeroSpec, ScalingSpec, TargetTrackingSpec
+from smconsole.specs.scaling import ScaleOutFromZeroSpec, ScalingSpec, TargetTrackingSpec
 
 NAMESPACE = "AWS/SageMaker"
 DAY = timedelta(days=1)
@@ -371,7 +371,7 @@ def proposal_spec(p: PolicyProposal) -> ScalingSpec:
     tracking = [] if not p.target else [TargetTrackingSpec(
         metric=TRACKED, target=p.target, scale_in_cooldown=p.scale_in_cooldown_s,
         scale_out_cooldown=p.scale_out_cooldown_s)]
-    step = ScaleFromZeroSpec(cooldown=p.step_cooldown_s, period=p.step_period_s,
+    step = ScaleOutFromZeroSpec(cooldown=p.step_cooldown_s, period=p.step_period_s,
                              evaluation_periods=p.step_evaluation_periods) if p.step else None
     return ScalingSpec(min_capacity=p.min_capacity, max_capacity=p.max_capacity,
                        target_tracking=tracking, scale_out_from_zero=step)

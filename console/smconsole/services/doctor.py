@@ -32,7 +32,7 @@ from smconsole.services.autoscaling import (
 from smconsole.services.logs import RateLimiter, filter_limiter
 from smconsole.session import AwsSession, aws_errors
 from smconsole.specs.deploy import MAX_BASE_NAME, DeploySpec, split_s3_uri
-from smconsole.specs.scaling import ScaleFromZeroSpec, ScalingSpec, TargetTrackingSpec
+from smconsole.specs.scaling import ScaleOutFromZeroSpec, ScalingSpec, TargetTrackingSpec
 
 # Families whose default inference AMI carries NVIDIA driver 470 (CUDA 11.4).
 DRIVER_470_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.p3.")
@@ -48,7 +48,7 @@ SCALE_TO_ZERO = ScalingSpec(
     min_capacity=0, max_capacity=1,
     target_tracking=[TargetTrackingSpec(metric="ApproximateBacklogSizePerInstance", target=5,
                                         scale_in_cooldown=300, scale_out_cooldown=60)],
-    scale_out_from_zero=ScaleFromZeroSpec(),
+    scale_out_from_zero=ScaleOutFromZeroSpec(),
 )
 _READY = re.compile(r"ready: task=\S+.*?max_batch_size=(\d+)")
 _TIMEOUT_WORDS = ("InvocationTimeoutSeconds", "timed out", "timeout")
@@ -588,7 +588,7 @@ class DoctorService:
                                           variant=variant, replace_policies=False)
         spec = spec_from_state(state)
         if finding.code == "min-zero-never-wakes":
-            spec = spec.model_copy(update={"scale_out_from_zero": ScaleFromZeroSpec()})
+            spec = spec.model_copy(update={"scale_out_from_zero": ScaleOutFromZeroSpec()})
         elif finding.code == "tracks-invocations-per-instance":
             kept = [t for t in spec.target_tracking if t.metric != "InvocationsPerInstance"]
             old = next(t for t in spec.target_tracking if t.metric == "InvocationsPerInstance")
@@ -672,7 +672,7 @@ def spec_from_state(state: ScalingState) -> ScalingSpec:
     wake = None
     if step is not None:
         alarm = next((a for a in state.alarms if a.metric == STEP_METRIC), None)
-        wake = ScaleFromZeroSpec(
+        wake = ScaleOutFromZeroSpec(
             adjustment=max(1, step.adjustment or 1), cooldown=step.cooldown or 300,
             period=alarm.period if alarm and alarm.period >= 10 else 60,
             evaluation_periods=alarm.evaluation_periods if alarm else 2, name=step.name)

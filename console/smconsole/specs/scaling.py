@@ -110,3 +110,7 @@ def load_scaling_spec(path: str | Path) -> ScalingSpec:
     from smconsole.specs.deploy import load_located
 
     return load_located(path, ScalingSpec)
+
+
+# The old name, while work in flight still uses it (one vocabulary: "scale out from zero").
+ScaleFromZeroSpec = ScaleOutFromZeroSpec
