@@ -154,3 +154,27 @@ def test_a_file_gone_before_sending_fails_only_its_request(
     rows = ledger.requests(batch_id=result.batch.batch_id)
     assert [r.status for r in rows] == [Status.FAILED, Status.FAILED, Status.PENDING]
     assert all("cannot read" in (r.error or "") for r in rows[:2])
+
+
+def test_resubmit_failed_covers_the_whole_batch_not_the_rows_a_view_shows(
+    moto_session: AwsSession, ledger: Ledger, endpoint: dict[str, Any], tmp_path: Path,
+) -> None:
+    """Issue 13 (one UI contract): the requests view re-sent the failures among the newest
+    5,000 rows it displayed; the service asks the ledger for all of a batch's failures."""
+    path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {inputs: x}\n"
+                                 "    repeat: 3\n")
+    service = RequestService(moto_session, ledger, concurrency=2)
+    old = service.submit(service.plan(path)).batch.batch_id
+    for index in (0, 2):
+        ledger.mark_finished(old, index, Status.FAILED, location=None, finished_at=None,
+                             detected_at=0.0, error="boom")
+    # Newer traffic pushes the old batch out of any "newest N" window.
+    newer = write_batch(tmp_path / "n", "endpoint: demo\nrequests:\n  - body: {inputs: y}\n"
+                                        "    repeat: 5\n")
+    service.submit(service.plan(newer))
+    assert {r.batch_id for r in service.requests(limit=5)} != {old}
+    invokes = capture_invokes(moto_session)
+    result = service.resubmit_failed(old)
+    assert result is not None and result.sent == 2
+    assert len(invokes) == 2
+    assert service.resubmit_failed(result.batch.batch_id) is None  # nothing failed there

@@ -16,7 +16,7 @@ from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.logs import LogsScreen
 from smconsole.ui.screens.modals import HelpScreen
 from smconsole.ui.settings import ConsoleSettings
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from tests.ops.screens_host import FixedAutoscaling, FixedDeploy
 from tests.requests.screen_fakes import NOW as REQUESTS_NOW
@@ -127,6 +127,8 @@ VIEWS = {"endpoints": endpoints, "detail": detail, "logs": logs, "requests": req
 def test_view(snap_compare: Any, view: str, size: str) -> None:
     async def run_before(pilot: Any) -> None:
         await VIEWS[view](pilot)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False  # a blink caught mid-way is not a difference
         await pilot.pause()
         await pilot.pause()
 

@@ -19,4 +19,7 @@ def run_tui(args: argparse.Namespace) -> int:
     from smconsole.services.registry import Services
     from smconsole.ui.app import run_app
 
-    return run_app(Services.build(session), settings)
+    # The console leaves the local stack running (the next start is instant): say so on quit.
+    farewell = ("smconsole: the local stack is still running; `smconsole local stop` stops it"
+                if args.local else None)
+    return run_app(Services.build(session), settings, farewell=farewell)

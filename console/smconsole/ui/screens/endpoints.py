@@ -288,6 +288,7 @@ class EndpointsScreen(EndpointActionsScreen):
     def action_refresh(self) -> None:
         self._loading = True  # shown at once; the worker clears it
         self._update_status()
+        self.notify(f"refreshing {len(self.endpoints)} endpoint(s)…", timeout=2)
         self.load_endpoints(every=True)
 
     def action_filter(self) -> None:

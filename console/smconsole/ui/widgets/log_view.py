@@ -82,6 +82,7 @@ class LogView(ScrollView, can_focus=True):
         self._match_row: int | None = None  # absolute row index of the current match
         self._time_format = time_format or _local_time
         self._end_pending = False
+        self.rebuilt_width = 0
 
     # ---- data in -------------------------------------------------------------------------
 
@@ -194,6 +195,7 @@ class LogView(ScrollView, can_focus=True):
                     rows.append((index, message, True))
             return rows
         width = max(20, self.size.width - self._prefix_width()) if wrap else 0
+        self.rebuilt_width = width  # what wrapped rows were cut to (0: not wrapped)
         rows = []
         for index, message in chosen:
             first = True

@@ -63,7 +63,7 @@ class ScalingForm(Vertical):
             yield Static("", id="step-detail", classes="hint")
 
     def on_mount(self) -> None:
-        self._describe_step()
+        self.call_after_refresh(self._describe_step)
 
     # ---- state in -------------------------------------------------------------------------
 
@@ -120,6 +120,8 @@ class ScalingForm(Vertical):
             {k: v for k, v in self._step_kept.items() if v is not None})
 
     def _describe_step(self) -> None:
+        if not self.is_attached:
+            return
         spec = self._step_spec()
         times = f"{spec.evaluation_periods}×{spec.period}s"
         self.query_one("#step-detail", Static).update(
