@@ -63,3 +63,18 @@ def test_cold_start_from_the_metric_when_the_record_has_no_fulfilment_time() -> 
     without = [(at(9), 1.0), (at(10), 1.0), (at(12), 0.0)]
     assert capacity.cold_starts(acts, without) == [120.0]
     assert capacity.cold_starts(acts, []) == []
+
+
+def test_instances_per_bucket_is_the_mean_count_of_each_slice() -> None:
+    from smconsole.models.cost import CapacityStep, EndpointCost, Price, WindowCost
+
+    window = WindowCost("1h", at(0), at(60), 0.0, 0.0, 0, None, None)
+    cost = EndpointCost(
+        name="e", region="us-east-1", instance_type=None, price=Price("", "", None, "unknown"),
+        instances_now=0, has_target=False, min_capacity=None, max_capacity=None,
+        windows=(window,), timeline=(CapacityStep(at(0), 0), CapacityStep(at(15), 2),
+                                     CapacityStep(at(45), 0)),
+        idle_for_s=None, stranded=False)
+    # quarters: 0 | 2 | 2 | 0; halves: 1 | 1
+    assert cost.instances_per_bucket(4) == [0, 2, 2, 0]
+    assert cost.instances_per_bucket(2) == [1, 1]

@@ -78,6 +78,25 @@ class EndpointCost:
     def window(self, label: str) -> WindowCost | None:
         return next((w for w in self.windows if w.label == label), None)
 
+    def instances_per_bucket(self, buckets: int) -> list[float]:
+        """Mean instances in each of `buckets` equal slices of the longest window (for plots)."""
+        if not self.windows or buckets < 1:
+            return []
+        start, end = self.windows[-1].start, self.windows[-1].end
+        size = (end - start) / buckets
+        steps = list(self.timeline)
+        out: list[float] = []
+        for b in range(buckets):
+            lo, hi = start + size * b, start + size * (b + 1)
+            total = 0.0
+            for i, step in enumerate(steps):
+                until = steps[i + 1].start if i + 1 < len(steps) else end
+                overlap = (min(until, hi) - max(step.start, lo)).total_seconds()
+                if overlap > 0:
+                    total += step.instances * overlap
+            out.append(total / size.total_seconds() if size.total_seconds() else 0.0)
+        return out
+
 
 @dataclass(frozen=True)
 class PolicyProposal:

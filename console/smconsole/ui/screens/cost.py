@@ -1,0 +1,400 @@
+"""`:cost [NAME]`: what each endpoint costs, instances over time, and the scale-to-zero replay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from smconsole.models.cost import EndpointCost, PolicyProposal, Price, Simulation
+from smconsole.models.scaling import ScalingPlan, ScalingResult
+from smconsole.ui import formatting as fmt
+from smconsole.ui.screens.base import ConsoleScreen
+from smconsole.ui.screens.scaling import ConfirmChangesScreen
+
+if TYPE_CHECKING:
+    from smconsole.ui.settings import ConsoleSettings
+
+WINDOWS = (timedelta(days=7), timedelta(days=1))
+COLUMNS = (
+    ("name", "Name"), ("flag", ""), ("n", "N"), ("rate", "$/h"), ("day", "24h $"),
+    ("window", "7d $"), ("requests", "Requests"), ("per1k", "$/1k"), ("idle", "Idle $"),
+    ("instance", "Instance"),
+)
+PLOT_HEIGHT = 4
+AXIS_WIDTH = 4
+BLOCKS = " ▁▂▃▄▅▆▇█"
+SIM_ROWS = (("policy", "policy"), ("hours", "instance-h"), ("usd", "$"), ("saved", "saved $"),
+            ("cold", "cold starts"), ("delayed", "delayed"), ("p50", "wait p50"),
+            ("p99", "wait p99"))
+
+
+class CostApi(Protocol):
+    def all_costs(self, *, since: timedelta = ...) -> list[EndpointCost]: ...
+    def endpoint_cost(self, name: str, *, since: timedelta = ...) -> EndpointCost: ...
+    def simulate(self, name: str, *, since: timedelta = ...,
+                 proposals: list[PolicyProposal] | None = None) -> Simulation: ...
+    def plan_proposal(self, name: str, proposal: PolicyProposal) -> ScalingPlan: ...
+    def apply(self, plan: ScalingPlan) -> ScalingResult: ...
+    def price(self, instance_type: str | None) -> Price: ...
+
+
+class CostScreen(ConsoleScreen):
+    """Every endpoint's cost (or one's); `s` replays its backlog through scale-to-zero policies."""
+
+    AREA = "cost"
+    CSS_PATH = "cost.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "refresh", "Refresh", id="cost.refresh"),
+        Binding("w", "window", "24h/7d", id="cost.window"),
+        Binding("s", "simulate", "Simulate", id="cost.simulate"),
+        Binding("a", "apply", "Apply proposal", id="cost.apply"),
+        Binding("enter", "open", "Detail", id="cost.open", show=False),
+        Binding("escape", "close_replay", "Close replay", id="cost.close_replay", show=False),
+    ]
+    MUTATING = frozenset({"apply"})
+    AUTO_FOCUS = "#cost-table"
+
+    class CostsLoaded(Message):
+        def __init__(self, costs: list[EndpointCost]) -> None:
+            super().__init__()
+            self.costs = costs
+
+    class Simulated(Message):
+        def __init__(self, simulation: Simulation) -> None:
+            super().__init__()
+            self.simulation = simulation
+
+    class Planned(Message):
+        def __init__(self, plan: ScalingPlan, proposal: PolicyProposal) -> None:
+            super().__init__()
+            self.plan = plan
+            self.proposal = proposal
+
+    class Applied(Message):
+        def __init__(self, result: ScalingResult) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, services: Any, settings: ConsoleSettings, name: str | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.settings = settings
+        self.endpoint_name = name  # None: every endpoint
+        self.window = WINDOWS[0]
+        self.costs: dict[str, EndpointCost] = {}
+        self.simulation: Simulation | None = None
+        self.plotted: list[float] = []  # the plot's values, one per column
+
+    @property
+    def api(self) -> CostApi | None:
+        return getattr(self.services, "cost", None)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Cost: loading…", id="cost-title")
+        yield DataTable(id="cost-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="cost-bottom"):
+            with Vertical(id="cost-plot-box", classes="cost-box"):
+                yield Static("Instances", id="cost-plot-title")
+                yield Static("", id="cost-plot")
+                yield Static("", id="cost-axis")
+            yield Static("", id="cost-summary", classes="cost-box")
+        yield DataTable(id="cost-sim", cursor_type="column", show_cursor=True)
+        yield Static("", id="cost-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#cost-sim").display = False
+        if self.api is None:
+            self._status("cost is not available in this console")
+            return
+        self.load_costs()
+
+    # ---- loading ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cost")
+    def load_costs(self) -> None:
+        api = self.api
+        assert api is not None
+        if self.endpoint_name:
+            costs = [api.endpoint_cost(self.endpoint_name, since=self.window)]
+        else:
+            costs = api.all_costs(since=self.window)
+        self.post_message(self.CostsLoaded(costs))
+
+    @on(CostsLoaded)
+    def costs_loaded(self, message: CostsLoaded) -> None:
+        first = not self.costs
+        self.costs = {c.name: c for c in message.costs}
+        table = self.query_one("#cost-table", DataTable)
+        selected = self.selected_name()
+        label = _label(self.window)
+        headings = [f"{label} $" if key == "window" else heading for key, heading in COLUMNS]
+        rows = [cost_row(cost) for cost in message.costs]
+        # Widths from the content, set once per load: the rows arrive all at once.
+        widths = [max([len(h)] + [len(Text(r[i]).plain if isinstance(r[i], str) else r[i].plain)
+                                  for r in rows]) for i, h in enumerate(headings)]
+        table.clear(columns=True)
+        for (key, _), heading, width in zip(COLUMNS, headings, widths, strict=True):
+            table.add_column(heading, key=key, width=width)
+        for cost, row in zip(message.costs, rows, strict=True):
+            table.add_row(*row, key=cost.name)
+        names = list(self.costs)
+        if selected in names:
+            table.move_cursor(row=names.index(selected))
+        stranded = sum(c.stranded for c in message.costs)
+        total = sum(c.usd_per_hour_now or 0 for c in message.costs)
+        unknown = sum(c.usd_per_hour_now is None and c.instances_now > 0 for c in message.costs)
+        title = (f"Cost · last {label} · {len(message.costs)} endpoint(s) · "
+                 f"${total:,.3f}/h now" + (f" · {unknown} price unknown" if unknown else ""))
+        if stranded:
+            title += f" · [b red]{stranded} stranded[/]"
+        self.query_one("#cost-title", Static).update(title)
+        self._show_selected()
+        if not message.costs:
+            self._status("no endpoints")
+        elif first:
+            self._status("r refresh · w 24h/7d · s replay the backlog through scale to zero")
+
+    def selected_name(self) -> str | None:
+        table = self.query_one("#cost-table", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value) if key.value is not None else None
+
+    @on(DataTable.RowHighlighted, "#cost-table")
+    def row_highlighted(self) -> None:
+        sim = self.simulation
+        if sim is not None and sim.endpoint != self.selected_name():
+            self._show_replay(False)  # the replay was another endpoint's
+        self._show_selected()
+
+    def on_resize(self) -> None:
+        self._show_selected()
+
+    def _show_replay(self, shown: bool) -> None:
+        """The replay takes the place of the plot and summary (small terminals fit it)."""
+        self.query_one("#cost-sim").display = shown
+        self.query_one("#cost-bottom").display = not shown
+        if not shown:
+            self.simulation = None
+
+    def _show_selected(self) -> None:
+        cost = self.costs.get(self.selected_name() or "")
+        plot = self.query_one("#cost-plot", Static)
+        if cost is None:
+            self.plotted = []
+            plot.update("")
+            self.query_one("#cost-summary", Static).update("")
+            return
+        width = max(8, (plot.size.width or 60) - AXIS_WIDTH - 1)
+        series = self.plotted = cost.instances_per_bucket(width)
+        peak = max(series, default=0)
+        plot.update(plot_text(series, PLOT_HEIGHT))
+        self.query_one("#cost-plot-title", Static).update(
+            f"Instances of {escape(cost.name)}, last {_label(self.window)} (peak {peak:.1f})")
+        start, end = cost.windows[-1].start, cost.windows[-1].end
+        self.query_one("#cost-axis", Static).update(f"{fmt.when(start)} → {fmt.when(end)}")
+        self.query_one("#cost-summary", Static).update(summary_markup(cost))
+
+    # ---- the replay ---------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if self.api is not None:
+            self.load_costs()
+
+    def action_close_replay(self) -> None:
+        if self.simulation is not None:
+            self._show_replay(False)
+            self.query_one("#cost-table").focus()
+        else:
+            self.app.action_back() if hasattr(self.app, "action_back") else None
+
+    def action_window(self) -> None:
+        self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
+        self.action_refresh()
+
+    def action_open(self) -> None:
+        name = self.selected_name()
+        if name:
+            self.app.open_detail(name)
+
+    def action_simulate(self) -> None:
+        name = self.selected_name()
+        if name and self.api is not None:
+            self._status(f"replaying {_label(self.window)} of {name}'s backlog…")
+            self.simulate_endpoint(name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cost-simulate")
+    def simulate_endpoint(self, name: str) -> None:
+        assert self.api is not None
+        self.post_message(self.Simulated(self.api.simulate(name, since=self.window)))
+
+    @on(Simulated)
+    def simulated(self, message: Simulated) -> None:
+        self.simulation = sim = message.simulation
+        table = self.query_one("#cost-sim", DataTable)
+        table.clear(columns=True)
+        table.add_column("", key="label")
+        results = [sim.current, *sim.proposals]
+        for r in results:
+            table.add_column(r.proposal.name, key=r.proposal.name)
+        for key, label in SIM_ROWS:
+            table.add_row(label, *(sim_cell(key, r, r is sim.current) for r in results), key=key)
+        self._show_replay(True)
+        self.simulation = sim
+        table.focus()
+        table.move_cursor(column=2 if len(results) > 1 else 1)
+        cold = f"{sim.cold_start_s:.0f} s " + ("measured" if sim.cold_start_measured
+                                               else "(default)")
+        self._status(f"{sim.endpoint}: cold start {cold} · ←/→ choose · a applies the chosen "
+                     "proposal through the scaling plan")
+
+    def action_apply(self) -> None:
+        sim = self.simulation
+        if sim is None:
+            self._status("press s to replay the backlog first")
+            return
+        table = self.query_one("#cost-sim", DataTable)
+        column = table.cursor_coordinate.column
+        chosen = next((r.proposal for r in sim.proposals
+                       if str(table.ordered_columns[column].key.value) == r.proposal.name), None)
+        if chosen is None:
+            self._status("choose a proposal column (←/→) to apply")
+            return
+        self.plan_proposal(sim.endpoint, chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cost-apply")
+    def plan_proposal(self, name: str, proposal: PolicyProposal) -> None:
+        assert self.api is not None
+        self.post_message(self.Planned(self.api.plan_proposal(name, proposal), proposal))
+
+    @on(Planned)
+    def planned(self, message: Planned) -> None:
+        plan = message.plan
+        if plan.empty:
+            self._status(f"{message.proposal.name} is already in place")
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.apply_plan(plan)
+            else:
+                self._status("not applied")
+
+        self.app.push_screen(ConfirmChangesScreen(
+            f"Apply {message.proposal.name} to {plan.before.endpoint}/{plan.before.variant}?",
+            plan.diff_lines(), plan.warnings), confirmed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cost-apply")
+    def apply_plan(self, plan: ScalingPlan) -> None:
+        assert self.api is not None
+        self.post_message(self.Applied(self.api.apply(plan)))
+
+    @on(Applied)
+    def applied(self, message: Applied) -> None:
+        self._status(message.result.message())
+        self.notify(message.result.message(),
+                    severity="information" if message.result.applied else "error")
+        self.load_costs()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MUTATING and self.settings.read_only:
+            return None
+        return True
+
+    def _status(self, text: str) -> None:
+        self.query_one("#cost-status", Static).update(text)
+
+
+def money(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "?"
+    return f"{value:,.{max(digits, 3) if abs(value) < 10 else digits}f}"
+
+
+def cost_row(c: EndpointCost) -> tuple[Any, ...]:
+    day, window = c.window("24h") or c.windows[-1], c.windows[-1]
+    per_1k = "?" if window.usd is None else (
+        "-" if not window.requests else money(window.usd_per_1k, 4))
+    flag = Text("STRANDED", style="bold red") if c.stranded else Text("")
+    return (c.name, flag, str(c.instances_now), rate_text(c.usd_per_hour_now),
+            money(day.usd), money(window.usd), str(window.requests or 0), per_1k,
+            money(window.idle_usd), c.instance_type or "")
+
+
+def plot_text(values: list[float], height: int) -> Text:
+    """Bars from zero to the peak, `height` rows of eighth blocks, the peak and 0 on the left."""
+    peak = max(values, default=0.0)
+    rows = []
+    for row in range(height, 0, -1):
+        line = []
+        for value in values:
+            eighths = round(value / peak * height * 8) if peak else 0
+            line.append(BLOCKS[max(0, min(8, eighths - (row - 1) * 8))])
+        axis = f"{peak:>3.3g}" if row == height else ("  0" if row == 1 else "   ")
+        rows.append(f"{axis}▕" + "".join(line))
+    return Text("\n".join(rows), style="green", no_wrap=True, overflow="crop")
+
+
+def rate_text(value: float | None) -> Text:
+    return Text("?", style="dim") if value is None else Text(f"{value:,.3f}")
+
+
+def summary_markup(c: EndpointCost) -> str:
+    price = (f"${c.price.usd_per_hour:g}/h ({escape(c.price.source)})" if c.price.known
+             else "[yellow]price unknown[/] (add it to prices.yaml)")
+    bounds = (f"target {c.min_capacity}..{c.max_capacity}" if c.has_target
+              else "no scalable target")
+    lines = [f"[b]{escape(c.name)}[/b] {escape(c.instance_type or '?')} · {price}",
+             f"now {c.instances_now} instance(s) · {bounds}"]
+    for w in c.windows:
+        lines.append(f"{w.label}: {w.instance_hours:.2f} inst-h · ${money(w.usd)} · idle "
+                     f"{w.idle_instance_hours:.2f} h (${money(w.idle_usd)}) · "
+                     f"{w.requests or 0} req")
+    if c.stranded:
+        lines.append(f"[b red]STRANDED[/]: {escape(c.stranded_reason or '')}")
+    if c.cold_start_s is not None:
+        lines.append(f"cold start {c.cold_start_s:.0f} s ({c.cold_start_samples} measured)")
+    lines += [f"[dim]{escape(n)}[/]" for n in c.notes]
+    return "\n".join(lines)
+
+
+def sim_cell(key: str, r: Any, current: bool) -> str:
+    if key == "policy":
+        return short_policy(r.proposal)
+    if key == "hours":
+        return f"{r.instance_hours:.2f}"
+    if key == "usd":
+        return money(r.usd)
+    if key == "saved":
+        return "-" if current else money(r.saved_usd)
+    if key == "cold":
+        return str(r.cold_starts)
+    if key == "delayed":
+        return f"{r.delayed_requests}/{r.requests}"
+    seconds = r.extra_wait_p50_s if key == "p50" else r.extra_wait_p99_s
+    return fmt.elapsed(seconds)
+
+
+def short_policy(p: PolicyProposal) -> str:
+    """The replay table's policy cell: bounds, scale-in cooldown, the step policy."""
+    if p.fixed_instances is not None:
+        return f"fixed {p.fixed_instances}"
+    step = " +step" if p.step else ""
+    return f"{p.min_capacity}..{p.max_capacity} in {fmt.elapsed(p.scale_in_cooldown_s)}{step}"
+
+
+def _label(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 and hours >= 48 else f"{hours}h"
