@@ -77,9 +77,7 @@ class DoctorScreen(ConsoleScreen):
 
     def __init__(self, services: ServicesApi, settings: ConsoleSettings,
                  endpoint: str | None = None) -> None:
-        super().__init__()
-        self.services = services
-        self.settings = settings
+        super().__init__(services, settings)
         self.only = endpoint
         self.healths: list[EndpointHealth] = []
         self.findings: dict[str, Finding] = {}
@@ -102,11 +100,6 @@ class DoctorScreen(ConsoleScreen):
         table.add_column("severity", key="severity", width=8)
         table.add_column("finding", key="title")
         self.check()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and self.settings.read_only:
-            return None
-        return True
 
     # ---- workers ------------------------------------------------------------------------
 

@@ -43,9 +43,7 @@ class TimelineScreen(ConsoleScreen):
         reason: str
 
     def __init__(self, services: ServicesApi, settings: ConsoleSettings, ref: str) -> None:
-        super().__init__()
-        self.services = services
-        self.settings = settings
+        super().__init__(services, settings)
         self.ref = ref
         self.timeline: Timeline | None = None
 
