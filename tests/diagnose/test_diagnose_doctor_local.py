@@ -207,3 +207,38 @@ def test_a_manual_fix_prints_the_exact_commands(local_stack: LocalStack,
     assert "async.notifications.error_topic: arn:aws:sns:us-east-1:" in out.stdout
     assert out.returncode == 0  # a warning, not an error
 
+
+
+def test_a_fix_that_fails_half_way_leaves_the_endpoint_as_it_was(
+    local_stack: LocalStack, classifier_dir: Path, ledger: Ledger,
+) -> None:
+    """The update's new instances cannot load their model: the endpoint rolls back to its old
+    config, and the model and config the fix created are deleted."""
+    session = local_stack.session()
+    s3, sm = session.client("s3"), session.client("sagemaker")
+    name = unique("dr-rollback")
+    shared = upload_model(session, BUCKET, classifier_dir)
+    key = f"{name}/model.tar.gz"  # its own copy: deleting it must not break the others
+    s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET,
+                                                       "Key": shared.split("/", 3)[3]})
+    create_endpoint(session, name, f"s3://{BUCKET}/{key}", failure_path=False)
+    wait_in_service(session, name, 300)
+    doctor = DoctorService(session, ledger=ledger)
+    finding = doctor.check(name).finding("no-failure-path")
+    assert finding is not None
+    plan = doctor.plan_fix(finding)
+    before = sm.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+    s3.delete_object(Bucket=BUCKET, Key=key)  # after planning: the update itself fails
+
+    result = doctor.apply_fix(plan)
+    assert not result.applied and result.rolled_back, result
+    assert "the new model and config were removed" in result.message
+    after = sm.describe_endpoint(EndpointName=name)
+    assert after["EndpointStatus"] == "InService"
+    assert after["EndpointConfigName"] == before
+    deploy_plan = plan.detail
+    with pytest.raises(sm.exceptions.ClientError, match="Could not find"):
+        sm.describe_model(ModelName=deploy_plan.model_name)
+    with pytest.raises(sm.exceptions.ClientError, match="Could not find"):
+        sm.describe_endpoint_config(EndpointConfigName=deploy_plan.config_name)
+    assert doctor.check(name).finding("no-failure-path") is not None  # still to fix
