@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from smconsole import errors, locations
+from smconsole.local.daemon import statedir
 from smconsole.local.daemon.instance import PidRegistry
 
 SERVER_FILE = "server.json"
@@ -28,18 +29,27 @@ def _state_dir(state_dir: Path | str | None) -> Path:
 
 def running(state_dir: Path | str | None = None) -> dict[str, Any] | None:
     """The running daemon's {url, pid, ...} for this state dir, or None."""
-    path = _state_dir(state_dir) / SERVER_FILE
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not _alive(int(info.get("pid", 0))):
+    root = _state_dir(state_dir)
+    info = _server_file(root)
+    if info is None or not _alive(info["pid"]) or not statedir.is_daemon_of(info["pid"], root):
         return None
     try:
         ok = httpx.get(f"{info['url']}/_smconsole/health", timeout=3).status_code == 200
     except httpx.HTTPError:
         ok = False
     return info if ok else None
+
+
+def _server_file(root: Path) -> dict[str, Any] | None:
+    """server.json's {url, pid, ...} when it is whole and well-formed, else None."""
+    try:
+        info = json.loads((root / SERVER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(info, dict) and isinstance(info.get("pid"), int)
+            and isinstance(info.get("url"), str)):
+        return None
+    return info
 
 
 def _alive(pid: int) -> bool:
@@ -64,13 +74,16 @@ def ensure_running(state_dir: Path | str | None = None, *, latency_ms: int = 0) 
     found = running(root)
     if found:
         return str(found["url"])
-    root.mkdir(parents=True, exist_ok=True)
-    log = (root / "server.log").open("ab")
+    try:
+        statedir.claim(root)  # `reset` deletes only marked folders: this one is ours now
+    except ValueError as exc:
+        raise errors.SmconsoleError(str(exc)) from None
     command = [sys.executable, "-m", "smconsole", "local", "serve", "--port", "0",
                "--state-dir", str(root), "--latency-ms", str(latency_ms)]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                               start_new_session=True, close_fds=True)
-    log.close()
+    fd = os.open(root / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with open(fd, "ab") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   start_new_session=True, close_fds=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     ours = True
     while time.monotonic() < deadline:
@@ -90,28 +103,38 @@ def ensure_running(state_dir: Path | str | None = None, *, latency_ms: int = 0) 
 
 
 def stop(state_dir: Path | str | None = None, *, timeout_s: float = 60.0) -> bool:
-    """SIGTERM the daemon (it drains its instances); True if one was running."""
-    path = _state_dir(state_dir) / SERVER_FILE
-    try:
-        pid = int(json.loads(path.read_text())["pid"])
-    except (OSError, ValueError, KeyError):
+    """SIGTERM the daemon (it drains its instances); True if one was running.
+
+    Only a pid that is this folder's daemon is signalled: server.json may be stale and its
+    pid reused by any other process since."""
+    root = _state_dir(state_dir)
+    path = root / SERVER_FILE
+    info = _server_file(root)
+    if info is None:
         return False
-    if not _alive(pid):
+    pid = info["pid"]
+    if not _alive(pid) or not statedir.is_daemon_of(pid, root):
         path.unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.2)
-    if _alive(pid):
+    if _alive(pid) and statedir.is_daemon_of(pid, root):
         os.kill(pid, signal.SIGKILL)
     path.unlink(missing_ok=True)
     return True
 
 
 def reset(state_dir: Path | str | None = None) -> Path:
-    """Stop the daemon if it runs, then delete its state folder."""
+    """Stop the daemon if it runs, then delete its state folder (only a stack's folder)."""
     root = _state_dir(state_dir)
+    if root.is_dir() and any(root.iterdir()) and not statedir.is_state_folder(root):
+        raise errors.SmconsoleError(
+            f"{root} is not a local stack state folder (it has no {statedir.MARKER} file); "
+            "nothing was deleted")
+    if root.exists() and not root.is_dir():
+        raise errors.SmconsoleError(f"{root} is not a folder; nothing was deleted")
     stop(root)
     # Instances of a daemon that was killed outright still run: end them with their state.
     PidRegistry(root / "instances.pids").kill_leftovers()

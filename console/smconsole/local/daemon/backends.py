@@ -105,3 +105,22 @@ def delete_target_policies(region: str, namespace: str, resource_id: str,
                 and policy.scalable_dimension == dimension):
             policy.delete_alarms(account_id(), region)
             del backend.policies[key]
+
+
+def keep_creation_time(region: str, action: str, params: dict[str, Any], at: float) -> None:
+    """A replayed Create* keeps the time it first ran (moto stamps the replay's own time)."""
+    import datetime
+
+    found = None
+    if action == "CreateModel":
+        found = model(region, str(params.get("ModelName", "")))
+    elif action == "CreateEndpointConfig":
+        found = endpoint_config(region, str(params.get("EndpointConfigName", "")))
+    elif action == "CreateEndpoint":
+        found = endpoint(region, str(params.get("EndpointName", "")))
+    if found is None:
+        return
+    # moto keeps naive UTC datetimes
+    found.creation_time = datetime.datetime.fromtimestamp(at, datetime.UTC).replace(tzinfo=None)
+    if hasattr(found, "last_modified_time"):
+        found.last_modified_time = found.creation_time

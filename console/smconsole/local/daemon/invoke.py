@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from smconsole.local.daemon import backends, queue
+from smconsole.local.daemon import backends, constraints, queue
 from smconsole.local.daemon.instance import PidRegistry
 from smconsole.local.daemon.internal import InternalAws
 from smconsole.local.daemon.lifecycle import EndpointRuntime, RuntimeHost
@@ -164,6 +164,9 @@ class DataPlane:
 
     def invoke_async(self, region: str, name: str, headers: dict[str, str],
                      body: bytes) -> Reply:
+        problems = constraints.async_header_problems(headers)
+        if problems:
+            return Reply.error(400, "ValidationError", constraints.message(problems))
         found = self._known(region, name)
         if isinstance(found, Reply):
             return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 import traceback
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smconsole.local.daemon import backends, deliver, modeldata, queue
+from smconsole.local.daemon import backends, deliver, modeldata, queue, statedir
 from smconsole.local.daemon.instance import Instance, PidRegistry
 from smconsole.local.daemon.internal import InternalAws
 from smconsole.local.daemon.logship import LogShipper
@@ -23,6 +24,8 @@ DEFAULT_MAX_CONCURRENCY = 4
 RESTART_BACKOFF_S = 5.0
 FAILURE_REASON_MAX = 1024
 LINE_IN_REASON = 300
+INSTANCE_KEY = "smconsole-local"  # the dummy access key pair instances get
+MAX_UNSENT = 5  # connection refusals by live-looking instances before a request fails
 
 
 @dataclass(frozen=True)
@@ -233,13 +236,22 @@ class EndpointRuntime:
         """A started instance, or why the model could not be prepared."""
         root = self.host.models_dir / self.region / variant.model_name
         try:
+            modeldata.inside(self.host.models_dir, f"{self.region}/{variant.model_name}",
+                             f"the model name {variant.model_name!r}")  # kept from before
             model_dir = modeldata.prepare(self.host.aws, self.region, variant.container, root)
         except Exception as exc:  # noqa: BLE001 - a bad artifact is the endpoint's failure
             return (f"Failed to download or unpack the model data for variant {variant.name} "
                     f"({modeldata.artifact_source(variant.container)}): {exc}")
-        env = modeldata.container_environment(variant.container, Path(model_dir))
+        # As SageMaker hands a container its execution role: this stack's URL and keys that
+        # are good only here, so s3:// inputs read local S3; the model's Environment still wins.
+        env = {"AWS_ENDPOINT_URL": self.host.aws.url, "AWS_ACCESS_KEY_ID": INSTANCE_KEY,
+               "AWS_SECRET_ACCESS_KEY": INSTANCE_KEY, "AWS_DEFAULT_REGION": self.region,
+               "AWS_REGION": self.region, "AWS_CONFIG_FILE": os.devnull,
+               "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+               statedir.STATE_ENV: str(self.host.models_dir.parent.resolve())}
+        env.update(modeldata.container_environment(variant.container, Path(model_dir)))
         instance = Instance(variant.name, env, on_log=self._on_log,
-                            pid_registry=self.host.pids)
+                            pid_registry=self.host.pids, on_exit=self._instance_exited)
         variant.instances.append(instance)
         self.host.logs.add(self.region, self.log_group, instance.stream_name,
                             [(f"smconsole-local: starting instance {instance.id} on port "
@@ -258,6 +270,17 @@ class EndpointRuntime:
             instance.state = "Failed"
             threading.Thread(target=instance.stop, kwargs={"drain_s": 0}, daemon=True).start()
         return reason
+
+    def _instance_exited(self, instance: Instance, code: int) -> None:
+        """The process ended (its own wait returned): no worker sends it another request."""
+        if instance.state != "Healthy":
+            return  # stopped by us, or still starting (wait_healthy reports that itself)
+        instance.state = "Failed"
+        with self.cond:
+            self.cond.notify_all()  # its idle workers leave at once
+        self.host.logs.add(self.region, self.log_group, instance.stream_name, [
+            f"smconsole-local: instance {instance.id} exited with code {code}; replacing it"])
+        self._wake.set()
 
     def _on_log(self, instance: Instance, lines: list[str]) -> None:
         self.host.logs.add(self.region, self.log_group, instance.stream_name, lines)
@@ -287,10 +310,7 @@ class EndpointRuntime:
         for variant in self.variants.values():
             for instance in list(variant.instances):
                 if instance.state == "Healthy" and instance.exited() is not None:
-                    instance.state = "Failed"
-                    self.host.logs.add(self.region, self.log_group, instance.stream_name, [
-                        (f"smconsole-local: instance {instance.id} exited with code "
-                         f"{instance.exited()}; replacing it")])
+                    self._instance_exited(instance, instance.exited() or 0)
                 if instance.state in ("Failed", "Stopped"):
                     if instance.state == "Failed":
                         variant.failures += 1
@@ -425,11 +445,15 @@ class EndpointRuntime:
             request = self._next(instance)
             if request is None:
                 return
+            requeued = False
             try:
                 request.started = time.time()
                 expired = request.expired
                 outcome = queue.run(request, instance, self.host.aws, self.region)
                 done = time.time()
+                if not outcome.sent and self._requeue(request, instance):
+                    requeued = True
+                    continue
                 self._deliver(request, outcome)
                 with self.cond:
                     self.completed.append(Completion(
@@ -440,10 +464,26 @@ class EndpointRuntime:
                 traceback.print_exc()
             finally:
                 instance.release()
-                with self.cond:
-                    self.running.discard(request.inference_id)
-                    self.running_since.pop(request.inference_id, None)
+                if not requeued:  # else it is queued again (or another worker's by now)
+                    with self.cond:
+                        self.running.discard(request.inference_id)
+                        self.running_since.pop(request.inference_id, None)
                 self.last_activity = time.time()
+
+    def _requeue(self, request: queue.AsyncRequest, instance: Instance) -> bool:
+        """Back to the head of the queue, for the next healthy instance; False: fail it."""
+        if instance.wait_exited(1.0) is None:
+            request.unsent += 1  # alive yet refusing: a few more tries, then a failure
+            if request.unsent >= MAX_UNSENT:
+                return False
+            time.sleep(0.2 * request.unsent)
+        request.started = None
+        with self.cond:
+            self.running.discard(request.inference_id)
+            self.running_since.pop(request.inference_id, None)
+            self.queue.appendleft(request)
+            self.cond.notify()
+        return True
 
     # --- what metrics and the autoscaler read --------------------------------------------
     def backlog(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tarfile
 import threading
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from smconsole.local.daemon.internal import InternalAws, split_s3_uri
@@ -76,19 +76,32 @@ def prepare(aws: InternalAws, region: str, container: dict[str, Any], root: Path
                     tar.extractall(target, filter="data")
                 archive.unlink()
             else:
-                archive.rename(target / Path(key).name)
+                name = PurePosixPath(key).name
+                archive.rename(target / (name if name not in ("", ".", "..") else "model"))
         else:
             prefix = key if key.endswith("/") or not key else key + "/"
+            files = []
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     rel = item["Key"][len(prefix):]
                     if not rel or rel.endswith("/"):
                         continue
-                    dest = target / rel
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    s3.download_file(bucket, item["Key"], str(dest))
+                    files.append((item["Key"], inside(target, rel,
+                                                      f"the object key {item['Key']!r}")))
+            for object_key, dest in files:  # every key checked before the first byte lands
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, object_key, str(dest))
         marker.write_text(stamp)
         return target
+
+
+def inside(folder: Path, relative: str, what: str) -> Path:
+    """folder/relative, refused when `..`, `//` or an absolute part would leave folder."""
+    base = folder.resolve()
+    dest = (base / relative).resolve()
+    if dest == base or not dest.is_relative_to(base):
+        raise ValueError(f"{what} leads outside the model folder; refused")
+    return dest
 
 
 def container_environment(container: dict[str, Any], model_dir: Path) -> dict[str, str]:

@@ -57,10 +57,14 @@ class PendingRequests:
                 encoded = record.pop("body_b64")
                 record["body"] = None if encoded is None else base64.b64decode(encoded)
                 record["started"] = None
-                requests.append(AsyncRequest(**record))
-            except (OSError, ValueError, TypeError, KeyError) as exc:
-                print(f"smconsole-local: skipping unreadable pending request {path}: {exc}",
-                      flush=True)
+                request = AsyncRequest(**record)
+                _check(request)
+                requests.append(request)
+            except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                aside = path.with_name(path.name + ".damaged")  # not read again, kept to see
+                path.replace(aside)
+                print(f"smconsole-local: {path.relative_to(self.root.parent)}: skipped: "
+                      f"unreadable request ({exc}); kept as {aside.name}", flush=True)
         return requests
 
     def endpoints(self) -> list[tuple[str, str]]:
@@ -81,3 +85,16 @@ class PendingRequests:
             gone += 1
         folder.rmdir()
         return gone
+
+
+def _check(request: AsyncRequest) -> None:
+    """Types a hand-edited or torn file may get wrong, before a worker trips on them."""
+    for name in ("inference_id", "output_location", "failure_location"):
+        if not isinstance(getattr(request, name), str):
+            raise TypeError(f"{name} is not a string")
+    for name in ("received", "ttl_s", "invocation_timeout_s"):
+        value = getattr(request, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} is not a number")
+    if request.body is None and not isinstance(request.input_location, str):
+        raise TypeError("neither a body nor an input location")

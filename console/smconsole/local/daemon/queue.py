@@ -38,6 +38,7 @@ class AsyncRequest:
     output_location: str
     failure_location: str
     started: float | None = field(default=None)
+    unsent: int = 0  # times an instance could not be connected to (the request never left)
 
     @property
     def expired(self) -> bool:
@@ -68,6 +69,7 @@ class Outcome:
     body: bytes
     content_type: str
     failure_reason: str | None = None
+    sent: bool = True  # False: no instance ever saw it, so it may go back to the queue
 
 
 def run(request: AsyncRequest, instance: Instance | None, aws: InternalAws,
@@ -92,10 +94,18 @@ def run(request: AsyncRequest, instance: Instance | None, aws: InternalAws,
             f"{instance.url}/invocations", content=payload, headers=headers,
             timeout=httpx.Timeout(request.invocation_timeout_s, connect=5.0),
         )
+    except httpx.ConnectError as exc:
+        # Refused before a byte went out: the instance is gone (or going). Not a failure yet.
+        return Outcome(False, b"", "", f"the instance could not be reached: {exc}", sent=False)
     except httpx.TimeoutException:
         return _error(f"ClientError: the model did not answer within InvocationTimeoutSeconds "
                       f"({request.invocation_timeout_s} s).")
     except httpx.HTTPError as exc:
+        code = instance.wait_exited(1.0)
+        if code is not None:
+            return _error(f"ServiceUnavailable: The instance {instance.id} serving the request "
+                          f"stopped (exit code {code}) before it answered; the request was "
+                          "not retried.")
         return _error(f"ClientError: the model's container could not be reached: {exc}")
     content_type = response.headers.get("content-type", "application/octet-stream")
     if 200 <= response.status_code < 300:

@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from smconsole.local.daemon import backends, wire
+from smconsole.local.daemon import backends, constraints, wire
 from smconsole.local.daemon.internal import INTERNAL_ENVIRON
 from smconsole.local.daemon.invoke import DataPlane, Reply
-from smconsole.local.daemon.journal import Journal
+from smconsole.local.daemon.journal import RECORDED_AT, Journal
 from smconsole.local.daemon.scaling import ScalingRecord
 
 HEALTH_PATH = "/_smconsole/health"
@@ -81,6 +81,9 @@ class Router:
             response = self._forward(environ, body)
             if 200 <= response[0] < 300:
                 self._after(call, body)
+                if call.service == "sagemaker" and RECORDED_AT in environ:
+                    backends.keep_creation_time(call.region, call.action, _loads(body),
+                                                float(environ[RECORDED_AT]))
         if journal and self.journal is not None and 200 <= response[0] < 300 and call.mutating:
             self._journal(call, environ, body)
         return response
@@ -116,6 +119,10 @@ class Router:
 
     def _sagemaker(self, call: wire.Call, params: dict[str, Any]) -> Response | None:
         arn = f"arn:aws:sagemaker:{call.region}:{backends.account_id()}"
+        # Names become folders (models/<region>/<model>, pending/<region>/<endpoint>).
+        problems = constraints.create_call_problems(call.action, params)
+        if problems:
+            return _json_error("ValidationException", constraints.message(problems))
         if call.action == "CreateModel" and backends.model(call.region, params.get("ModelName", "")):
             return _json_error("ValidationException", f'Cannot create already existing model '
                                f'"{arn}:model/{params["ModelName"].lower()}".')

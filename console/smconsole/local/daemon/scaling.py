@@ -34,9 +34,29 @@ class ScalingRecord:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._items: list[dict[str, Any]] = []
-        if path.is_file():
-            self._items = json.loads(path.read_text())
+        self._items: list[dict[str, Any]] = self._load()
+
+    def _load(self) -> list[dict[str, Any]]:
+        """The record on disk; a damaged one is set aside (`.damaged`) and the record restarts."""
+        if not self.path.is_file():
+            return []
+        try:
+            items = json.loads(self.path.read_text())
+            if not isinstance(items, list):
+                raise TypeError("not a list of activities")
+        except (OSError, ValueError, TypeError) as exc:
+            aside = self.path.with_name(self.path.name + ".damaged")
+            self.path.replace(aside)
+            print(f"smconsole-local: {self.path.name}: skipped: unreadable ({exc}); kept as "
+                  f"{aside.name}", flush=True)
+            return []
+        sound = [i for i in items if isinstance(i, dict) and all(
+            isinstance(i.get(k), str) for k in ("ServiceNamespace", "ResourceId",
+                                                 "ScalableDimension"))]
+        if len(sound) < len(items):
+            print(f"smconsole-local: {self.path.name}: skipped: {len(items) - len(sound)} "
+                  "damaged activities", flush=True)
+        return sound
 
     def add(self, resource_id: str, description: str, cause: str, *,
             region: str = "us-east-1", in_progress: bool = False) -> dict[str, Any]:

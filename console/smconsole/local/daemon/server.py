@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from smconsole.local.daemon import patches
+from smconsole.local.daemon import patches, statedir
 from smconsole.local.daemon.internal import InternalAws
 from smconsole.local.daemon.invoke import DataPlane
 from smconsole.local.daemon.journal import Journal
@@ -20,6 +20,7 @@ from smconsole.local.daemon.scaling import Autoscaler, ScalingRecord
 
 READY_PREFIX = "smconsole local stack ready at "
 ALREADY_RUNNING = 3
+REFUSED = 2  # the state folder is not one a stack may use
 SERVER_FILE = "server.json"
 
 
@@ -33,8 +34,12 @@ def serve(state_dir: Path, *, port: int = 0, host: str = "127.0.0.1",
     )
     from werkzeug.serving import make_server
 
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock = (state_dir / "daemon.lock").open("a")
+    try:
+        statedir.prepare(state_dir)
+    except ValueError as exc:
+        print(f"smconsole-local: {exc}", flush=True)
+        return REFUSED
+    lock = (state_dir / statedir.LOCK_FILE).open("a")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -115,7 +120,15 @@ def _save_desired(state_dir: Path, plane: DataPlane) -> None:
 
 def _load_desired(state_dir: Path) -> dict[str, dict[str, int]]:
     path = state_dir / "desired.json"
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except ValueError:
+    if not path.is_file():
         return {}
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        found = None
+    if not isinstance(found, dict):
+        print("smconsole-local: desired.json: skipped: unreadable (each endpoint starts with "
+              "its configured instance counts)", flush=True)
+        return {}
+    return {endpoint: {v: n for v, n in counts.items() if isinstance(n, int) and n >= 0}
+            for endpoint, counts in found.items() if isinstance(counts, dict)}
