@@ -37,6 +37,12 @@ def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def image_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny ViT image classifier (32x32 RGB, labels cat and dog)."""
+    return Path(tiny_models().build_image_classifier(tmp_path_factory.mktemp("image")))
+
+
+@pytest.fixture(scope="session")
 def failing_text() -> str:
     return str(tiny_models().FAILING_TEXT)
 

@@ -77,7 +77,10 @@ class Journal:
     def record_request(self, environ: dict[str, Any], body: bytes) -> None:
         kept = {k: v for k, v in environ.items()
                 if isinstance(v, str) and (k in _KEPT_ENVIRON or k.startswith("HTTP_"))}
-        self._append({"kind": "http", "environ": _without_credentials(kept)}, body)
+        entry: dict[str, Any] = {"kind": "http", "environ": _without_credentials(kept)}
+        if isinstance(environ.get(RECORDED_AT), float):
+            entry["at"] = environ[RECORDED_AT]
+        self._append(entry, body)
 
     def record_s3_key(self, bucket: str, key: str) -> None:
         """Journal what the key now holds (or that it is gone)."""

@@ -78,10 +78,12 @@ class Router:
         if answered is not None:
             response = answered
         else:
+            # One time for the call, live or replayed: CreationTime survives a restart.
+            environ.setdefault(RECORDED_AT, time.time())
             response = self._forward(environ, body)
             if 200 <= response[0] < 300:
                 self._after(call, body)
-                if call.service == "sagemaker" and RECORDED_AT in environ:
+                if call.service == "sagemaker":
                     backends.keep_creation_time(call.region, call.action, _loads(body),
                                                 float(environ[RECORDED_AT]))
         if journal and self.journal is not None and 200 <= response[0] < 300 and call.mutating:
