@@ -228,3 +228,23 @@ def test_no_credential_on_disk_and_state_is_private(stack: LocalStack) -> None:
     # What was journaled still replays: the region and service survive in a dummy signature.
     journal = (stack.state_dir / "journal" / "journal.jsonl").read_text()
     assert "Credential=smconsole-local/" in journal and "/us-east-1/sagemaker/" in journal
+
+
+@pytest.mark.parametrize("region", ["..", "xx-evil-1"])
+def test_a_region_moto_does_not_know_is_refused(stack: LocalStack, region: str) -> None:
+    """The signing region names folders too (models/<region>/, pending/<region>/)."""
+    import httpx
+
+    auth = (f"AWS4-HMAC-SHA256 Credential=AK/20261201/{region}/sagemaker/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+    for path, target in (("/endpoints/x/async-invocations", None),
+                         ("/", "SageMaker.CreateModel")):
+        headers = {"Authorization": auth, "Content-Type": "application/x-amz-json-1.1",
+                   "X-Amzn-SageMaker-InputLocation": "s3://b/k"}
+        if target:
+            headers["X-Amz-Target"] = target
+        answer = httpx.post(stack.url + path, headers=headers, timeout=10,
+                            content=json.dumps({"ModelName": "m", "ExecutionRoleArn": ROLE_ARN}))
+        assert answer.status_code == 403, answer.text
+        assert "valid region" in answer.json()["message"]
+    assert not (stack.state_dir / "models" / region).exists()

@@ -172,16 +172,23 @@ def test_an_instance_that_dies_costs_only_what_it_was_running(local_stack: Local
     session.client("sagemaker").delete_endpoint(EndpointName=info["endpoint"])
 
 
-def test_instances_die_with_the_daemon(tmp_path: Path, tiny_classifier) -> None:
-    """Point 8: SIGKILL the daemon: its instances end too, without waiting for a restart."""
-    stack = start_stack(tmp_path / "state")
+def test_instances_die_with_the_daemon(tmp_path: Path, summarizer) -> None:
+    """Point 8: SIGKILL the daemon: its instances end too, without waiting for a restart;
+    what it had accepted is answered after the restart (none lost)."""
+    state = tmp_path / "state"
+    stack = start_stack(state)
     pids: list[int] = []
     try:
-        info = deploy_async_endpoint(stack.session(), "orphan-check", model=tiny_classifier,
-                                     sns=False, instance_count=2)
-        state = _status(stack.url, info["endpoint"])
-        pids = [i["pid"] for i in state["variants"][0]["instances"]]
+        info = deploy_async_endpoint(stack.session(), "orphan-check", model=summarizer,
+                                     sns=False, instance_count=2, max_concurrency=1)
+        status = _status(stack.url, info["endpoint"])
+        pids = [i["pid"] for i in status["variants"][0]["instances"]]
         assert len(pids) == 2 and not any(_gone(p) for p in pids)
+        runtime = stack.client("sagemaker-runtime")
+        sent = [runtime.invoke_endpoint_async(
+            EndpointName=info["endpoint"], ContentType="application/json",
+            Body=json.dumps({"text": f"accepted {n}", "min_length": 120,
+                             "max_length": 130}).encode()) for n in range(12)]
         os.kill(stack.process.pid, signal.SIGKILL)
         stack.process.wait(10)
         wait_for(lambda: all(_gone(p) for p in pids), 15)
@@ -190,6 +197,14 @@ def test_instances_die_with_the_daemon(tmp_path: Path, tiny_classifier) -> None:
             if not _gone(pid):
                 os.killpg(pid, signal.SIGKILL)
         stack.stop()
+    again = start_stack(state)
+    try:
+        s3 = again.client("s3")
+        outcomes = wait_for(lambda: (o := [_outcome(s3, r) for r in sent]) and all(o) and o,
+                            240)
+        assert [kind for kind, _ in outcomes] == ["output"] * len(sent)
+    finally:
+        again.stop()
 
 
 def test_an_answer_that_cannot_be_written_is_recorded_and_forgotten(

@@ -155,3 +155,47 @@ def test_journal_compaction_keeps_each_log_streams_newest_batches(tmp_path) -> N
     assert any(e["environ"]["HTTP_X_AMZ_TARGET"].endswith("CreateLogGroup") for e in lines)
     assert any("blob" in e for e in lines)  # the single batch of "big" is its newest
     assert journal.compact() == 0
+
+
+def test_constraints_follow_botocore_patterns() -> None:
+    from smconsole.local.daemon import constraints
+
+    for good in ("a", "A1-b--c", "x" * 63):
+        assert constraints.violation(constraints.ENDPOINT_NAME, good) is None
+        assert constraints.violation(constraints.MODEL_NAME, good) is None
+    for bad in ("", "-a", "a-", "a_b", "../x", "x" * 64, "a.b"):
+        assert constraints.violation(constraints.ENDPOINT_NAME, bad), bad
+        assert constraints.violation(constraints.MODEL_NAME, bad), bad
+    assert constraints.violation(constraints.INFERENCE_ID, "ok id ~!") is None
+    for bad in (" lead", "tab\there", "caf\u00e9", "x" * 65, ""):
+        assert constraints.violation(constraints.INFERENCE_ID, bad), bad
+    assert constraints.violation(constraints.FILENAME, "out.json") is None
+    for bad in ("a.b.c", ".hidden", "../x", "a/b", "x" * 33):
+        assert constraints.violation(constraints.FILENAME, bad), bad
+    assert constraints.violation(constraints.S3_OUTPUT_PATH_EXTENSION, "a/b(1)*!'c'") is None
+    for bad in ("s3://b/x", "https://h/x", "a b", "x" * 513):
+        assert constraints.violation(constraints.S3_OUTPUT_PATH_EXTENSION, bad), bad
+    assert constraints.message(["p", "q"]).startswith("2 validation errors detected: p; q")
+
+
+def test_journal_keeps_no_credentials_and_survives_a_torn_tail(tmp_path, capsys) -> None:
+    from smconsole.local.daemon.journal import Journal
+
+    journal = Journal(tmp_path)
+    journal.record_request({
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING":
+            "a=1&X-Amz-Credential=AKIASECRET%2F1&X-Amz-Security-Token=TOKEN&X-Amz-Signature=s",
+        "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKIASECRET/20261201/eu-west-1/"
+                              "sns/aws4_request, SignedHeaders=host, Signature=abc",
+        "HTTP_X_AMZ_SECURITY_TOKEN": "TOKEN"}, b"Action=CreateTopic&Name=t")
+    text = journal.path.read_text()
+    assert "AKIASECRET" not in text and "TOKEN" not in text and "abc" not in text
+    environ = json.loads(text)["environ"]
+    assert "/20261201/eu-west-1/sns/aws4_request" in environ["HTTP_AUTHORIZATION"]
+    assert environ["QUERY_STRING"] == "a=1"
+    with journal.path.open("a") as handle:
+        handle.write('{"kind": "http", "env')  # a daemon killed mid-write
+    again = Journal(tmp_path)  # the next record starts on a line of its own
+    again.record_request({"REQUEST_METHOD": "GET", "PATH_INFO": "/after"}, b"")
+    assert [e["environ"]["PATH_INFO"] for _, e in again._entries()] == ["/", "/after"]
+    assert "journal.jsonl:2: skipped: truncated record" in capsys.readouterr().out

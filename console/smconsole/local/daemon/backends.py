@@ -15,6 +15,12 @@ def account_id() -> str:
     return str(DEFAULT_ACCOUNT_ID)
 
 
+def known_region(region: str) -> bool:
+    from moto.sagemaker.models import sagemaker_backends
+
+    return region in sagemaker_backends[account_id()].regions
+
+
 def sagemaker(region: str) -> Any:
     from moto.sagemaker.models import sagemaker_backends
 

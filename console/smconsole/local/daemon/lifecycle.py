@@ -273,10 +273,10 @@ class EndpointRuntime:
 
     def _instance_exited(self, instance: Instance, code: int) -> None:
         """The process ended (its own wait returned): no worker sends it another request."""
-        if instance.state != "Healthy":
-            return  # stopped by us, or still starting (wait_healthy reports that itself)
-        instance.state = "Failed"
         with self.cond:
+            if instance.state != "Healthy":
+                return  # stopped by us, still starting (wait_healthy reports it), or known
+            instance.state = "Failed"
             self.cond.notify_all()  # its idle workers leave at once
         self.host.logs.add(self.region, self.log_group, instance.stream_name, [
             f"smconsole-local: instance {instance.id} exited with code {code}; replacing it"])
@@ -472,11 +472,14 @@ class EndpointRuntime:
 
     def _requeue(self, request: queue.AsyncRequest, instance: Instance) -> bool:
         """Back to the head of the queue, for the next healthy instance; False: fail it."""
-        if instance.wait_exited(1.0) is None:
+        code = instance.wait_exited(1.0)
+        if code is None:
             request.unsent += 1  # alive yet refusing: a few more tries, then a failure
             if request.unsent >= MAX_UNSENT:
                 return False
             time.sleep(0.2 * request.unsent)
+        else:
+            self._instance_exited(instance, code)  # this worker takes nothing more from it
         request.started = None
         with self.cond:
             self.running.discard(request.inference_id)

@@ -62,6 +62,11 @@ class Router:
         path = str(environ.get("PATH_INFO", ""))
         call = wire.identify(environ, body)
         runtime = wire.RUNTIME_PATH.match(path)
+        if (runtime or call.service == "sagemaker") and not backends.known_region(call.region):
+            # The region names folders (models/<region>/...): only moto's own regions.
+            return _json_error("InvalidSignatureException",
+                               f"Credential should be scoped to a valid region, not "
+                               f"'{call.region[:64]}'.", 403)
         if runtime and call.method == "POST" and call.service in ("sagemaker", ""):
             headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
                        if k.startswith("HTTP_")}
