@@ -237,6 +237,7 @@ def test_a_region_moto_does_not_know_is_refused(stack: LocalStack, region: str) 
 
     auth = (f"AWS4-HMAC-SHA256 Credential=AK/20261201/{region}/sagemaker/aws4_request, "
             "SignedHeaders=host, Signature=0")
+    before = sorted(p.name for p in stack.state_dir.iterdir() if p.is_dir())
     for path, target in (("/endpoints/x/async-invocations", None),
                          ("/", "SageMaker.CreateModel")):
         headers = {"Authorization": auth, "Content-Type": "application/x-amz-json-1.1",
@@ -247,4 +248,5 @@ def test_a_region_moto_does_not_know_is_refused(stack: LocalStack, region: str) 
                             content=json.dumps({"ModelName": "m", "ExecutionRoleArn": ROLE_ARN}))
         assert answer.status_code == 403, answer.text
         assert "valid region" in answer.json()["message"]
-    assert not (stack.state_dir / "models" / region).exists()
+    assert sorted(p.name for p in stack.state_dir.iterdir() if p.is_dir()) == before
+    assert region == ".." or not (stack.state_dir / "models" / region).exists()
