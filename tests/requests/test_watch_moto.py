@@ -206,3 +206,21 @@ def test_fetch_reads_a_body_only_when_asked(moto_session: AwsSession, ledger: Le
     assert part.data == b"x" * 10 and part.truncated
     assert watcher.fetch("s3://bodies/a.out", limit=0).data == b"x" * 100
     assert watcher.fetch("s3://bodies/empty.out").data == b""
+
+
+def test_a_read_only_watcher_lists_s3_instead_of_making_a_queue(
+    moto_session: AwsSession, moto_url: str, ledger: Ledger, tmp_path: Path,
+) -> None:
+    from smconsole import errors
+
+    endpoint = make_endpoint(moto_session, "readonly", sns=True)
+    bid = pending_batch(ledger, tmp_path, endpoint, "readonly", 2, submitted_at=1000.0)
+    put(moto_session, ledger.request(bid, 0).output_location or "")
+    session = AwsSession.local(moto_url, read_only=True)
+    watcher = OutputWatcher(session, ledger, clock=Clock(1001.0), sleep=lambda _: None)
+    (outcome,) = watcher.poll()
+    assert outcome.index == 0 and outcome.status is Status.SUCCEEDED
+    assert "CreateQueue" not in watcher.stats.calls and watcher.queue() is None
+    assert moto_session.client("sqs").list_queues().get("QueueUrls", []) == []
+    with pytest.raises(errors.ReadOnlyRefused, match="--mode s3"):
+        OutputWatcher(session, ledger, mode="sns").poll()

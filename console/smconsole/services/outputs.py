@@ -127,6 +127,14 @@ class OutputWatcher:
     def _uses_sns(self, endpoint: str) -> bool:
         if self.mode == "s3":
             return False
+        if self.session.read_only:
+            # Creating, subscribing, receiving from and deleting from a queue all change
+            # something; listing S3 does not.
+            if self.mode == "sns":
+                raise errors.ReadOnlyRefused(
+                    "read-only: watching through SNS/SQS is refused (it receives and deletes "
+                    "queue messages); use --mode s3 or auto")
+            return False
         try:
             topics = self.endpoint_outputs(endpoint).topics
         except errors.NotFound:
