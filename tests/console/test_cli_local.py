@@ -34,6 +34,10 @@ def test_start_status_local_and_reset_as_the_readme_lists_them(env: dict[str, st
     status = smc(env, "local", "status", "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["running"] is True
+    code = "from smconsole.cli.tui_cmd import still_running_note as n; print(n())"
+    note = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60, check=True).stdout
+    assert "still running at http://127.0.0.1:" in note and "smconsole local stop" in note
     again = smc(env, "local", "start")
     assert json.loads(again.stdout)["started"] is False
     assert "already running with --latency-ms 20" in again.stderr

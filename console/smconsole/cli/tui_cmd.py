@@ -20,6 +20,16 @@ def run_tui(args: argparse.Namespace) -> int:
     from smconsole.ui.app import run_app
 
     # The console leaves the local stack running (the next start is instant): say so on quit.
-    farewell = ("smconsole: the local stack is still running; `smconsole local stop` stops it"
-                if args.local else None)
+    farewell = still_running_note() if args.local else None
     return run_app(Services.build(session), settings, farewell=farewell)
+
+
+def still_running_note() -> str:
+    """What quitting a --local console leaves behind, and how to end it."""
+    from smconsole.local import control
+
+    found = control.running()
+    if found is None:
+        return "smconsole: the local stack is not running"
+    return (f"smconsole: the local stack is still running at {found['url']}; "
+            "`smconsole local stop` stops it")
