@@ -132,3 +132,37 @@ def test_delete_an_endpoint_with_or_without_its_config_and_model(
     assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 1
     code, _, err = cli(capsys, moto_url, "delete", "smconsole-demo", "--yes")
     assert code == 2 and err.count("\n") == 1 and "smconsole-demo" in err
+
+
+def _delete_on_a_terminal(url: str, name: str, typed: str) -> tuple[int, str]:
+    """`smconsole delete NAME` with stdin on a pseudo-terminal, as a person runs it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "smconsole", "delete", name, "--all", "--endpoint-url", url],
+            stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(leader, typed.encode() + b"\n")
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return process.returncode, out + err
+
+
+def test_delete_on_a_terminal_asks_for_the_name(
+        capsys: pytest.CaptureFixture[str], moto_url: str, moto_session: AwsSession,
+        demo_spec_path: Path) -> None:
+    cli(capsys, moto_url, "deploy", str(demo_spec_path), "--json")
+    code, text = _delete_on_a_terminal(moto_url, "smconsole-demo", "smconsole-dem")
+    assert code == 2 and "not confirmed; nothing was deleted" in text
+    assert "about to delete:\n  endpoint smconsole-demo\n  endpoint-config" in text
+    sm = moto_session.client("sagemaker")
+    assert len(sm.list_endpoints()["Endpoints"]) == 1
+    code, text = _delete_on_a_terminal(moto_url, "smconsole-demo", "smconsole-demo")
+    assert code == 0 and "deleted endpoint smconsole-demo" in text
+    assert sm.list_endpoints()["Endpoints"] == [] and sm.list_models()["Models"] == []
