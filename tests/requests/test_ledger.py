@@ -135,3 +135,25 @@ def test_result_feed_reports_what_any_connection_recorded_once_and_late_commits_
     assert feed.new() == []
     everything = ResultFeed(ledger, [batch])
     assert [r.index for r in everything.new()] == [0, 1, 3, 2]
+
+
+def test_result_feed_last_read_finds_a_commit_later_than_the_look_back(
+        ledger: Ledger, tmp_path: Path) -> None:
+    from smconsole.services.outputs import ResultFeed
+
+    batch = ledger.create_batch(planned(tmp_path, 3)).batch_id
+    for i in range(3):
+        ledger.mark_submitting(batch, i)
+        ledger.mark_pending(batch, i, output_location=f"s3://b/{i}", failure_location=None,
+                            submitted_at=100.0)
+    feed = ResultFeed(ledger, [batch], since=200.0)
+    for i, at in ((0, 210.0), (1, 300.0)):
+        ledger.mark_finished(batch, i, Status.SUCCEEDED, location=None, finished_at=at,
+                             detected_at=at)
+    assert [r.index for r in feed.new()] == [0, 1]
+    stamp = 300.0 - ResultFeed.LOOK_BACK_S - 10  # stamped, then committed 40 s later
+    ledger.mark_finished(batch, 2, Status.SUCCEEDED, location=None, finished_at=stamp,
+                         detected_at=stamp)
+    assert feed.new() == []
+    assert [r.index for r in feed.new(complete=True)] == [2]
+    assert feed.new(complete=True) == []

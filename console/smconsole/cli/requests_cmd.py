@@ -169,8 +169,8 @@ def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, 
     watcher = OutputWatcher(session, ledger, tick=tick, mode=mode)  # type: ignore[arg-type]
     feed = ResultFeed(ledger, batch_ids, since=since)
 
-    def report() -> None:
-        for request in feed.new():
+    def report(*, complete: bool = False) -> None:
+        for request in feed.new(complete=complete):
             if as_json:
                 print(json.dumps(result_record(request)), flush=True)
             elif not quiet:
@@ -181,7 +181,7 @@ def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, 
 
     if once:
         watcher.poll(batch_ids)
-        report()
+        report(complete=True)
         return
     pending = len(ledger.pending(batch_ids))
     if not quiet and not as_json:
@@ -189,7 +189,7 @@ def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, 
     try:
         watcher.run(batch_ids=batch_ids, until_done=True, on_tick=report)
     finally:
-        report()
+        report(complete=True)
 
 
 def run_watch(args: argparse.Namespace) -> int:

@@ -544,9 +544,10 @@ class ResultFeed:
     from there, a waiting submitter reports every result though a console took the message.
     """
 
-    # A row is stamped when detected and committed a moment later: look back this far so a
-    # slow commit is not skipped, and remember what was reported so nothing comes twice.
-    LOOK_BACK_S = 120.0
+    # A row is stamped when detected and committed a moment later (after a failure body is
+    # read, or a lock waited for): look back this far so a slow commit is not skipped, and
+    # remember what was reported so nothing comes twice. `new(complete=True)` looks at all.
+    LOOK_BACK_S = 30.0
 
     def __init__(self, ledger: Ledger, batch_ids: Sequence[str] | None = None, *,
                  since: float | None = None) -> None:
@@ -557,10 +558,11 @@ class ResultFeed:
         self._floor = self._mark
         self._seen: set[tuple[str, int]] = set()
 
-    def new(self) -> list[AsyncRequest]:
-        """Finished requests not reported yet, in the order they were detected."""
-        rows = self.ledger.finished_since(max(self._floor, self._mark - self.LOOK_BACK_S),
-                                          self.batch_ids)
+    def new(self, *, complete: bool = False) -> list[AsyncRequest]:
+        """Finished requests not reported yet, in the order they were detected; `complete`
+        reads everything since the start rather than the recent past (for the last call)."""
+        since = self._floor if complete else max(self._floor, self._mark - self.LOOK_BACK_S)
+        rows = self.ledger.finished_since(since, self.batch_ids)
         fresh = [r for r in rows if (r.batch_id, r.index) not in self._seen]
         self._seen.update((r.batch_id, r.index) for r in fresh)
         stamps = [r.detected_at for r in rows if r.detected_at is not None]
