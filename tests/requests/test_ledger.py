@@ -129,7 +129,7 @@ def test_result_feed_reports_what_any_connection_recorded_once_and_late_commits_
         finish(console, 2, 300.0)
         assert [r.index for r in feed.new()] == [2]
         # Stamped before the last one seen, committed after it: still reported.
-        finish(console, 3, 250.0)
+        finish(console, 3, 290.0)
     ledger.mark_rejected(other, 0, "refused")  # not one of the watched batches
     assert [r.index for r in feed.new()] == [3]
     assert feed.new() == []
