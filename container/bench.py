@@ -7,6 +7,8 @@ batched pipeline in-process with no HTTP. Prints a table and the ratios the issu
 
     python container/bench.py            # ~5 minutes on 2 cores (2 alternating rounds)
     python container/bench.py --quick    # ~2 minutes (1 round, shorter windows)
+    python container/bench.py --peers    # MiniLM: ours vs ours-before vs LitServe vs Infinity,
+                                         # uniform and mixed-length texts (see peers.py)
 """
 
 from __future__ import annotations
@@ -119,7 +121,13 @@ class Connection:
 
 
 async def drive(
-    port: int, bodies: list[bytes], concurrency: int, seconds: float, ping: bool = True
+    port: int,
+    bodies: list[bytes],
+    concurrency: int,
+    seconds: float,
+    ping: bool = True,
+    path: str = "/invocations",
+    ping_path: str = "/ping",
 ) -> Level:
     """Keep `concurrency` requests in flight for `seconds`; ping every 20 ms meanwhile."""
     level = Level(concurrency)
@@ -132,7 +140,7 @@ async def drive(
             body = bodies[i % len(bodies)]
             i += 1
             start = time.perf_counter()
-            status = await conn.request("POST", "/invocations", body)
+            status = await conn.request("POST", path, body)
             if status == 200:
                 level.latencies.append(time.perf_counter() - start)
                 level.completed += 1
@@ -145,7 +153,7 @@ async def drive(
         await asyncio.sleep(min(0.5, seconds / 4))  # let the load build up first
         while time.perf_counter() < stop:
             start = time.perf_counter()
-            await conn.request("GET", "/ping")
+            await conn.request("GET", ping_path)
             level.ping_latencies.append(time.perf_counter() - start)
             await asyncio.sleep(0.02)
         conn.close()
@@ -170,18 +178,23 @@ def start(kind: str, work: Workload, log_dir: Path) -> tuple[subprocess.Popen, i
 
 
 def launch(
-    argv: list[str], env: dict[str, str], log: Path, what: str, timeout_s: float = 180
+    argv: list[str],
+    env: dict[str, str],
+    log: Path,
+    what: str,
+    timeout_s: float = 180,
+    port: int = 0,
+    health: str = "/ping",
 ) -> tuple[subprocess.Popen, int]:
-    """Start a server writing to `log`; its port once `/ping` answers 200."""
+    """Start a server writing to `log`; its port once `health` answers 200."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + timeout_s
-    port = 0
     while time.monotonic() < deadline:
         if not port and (m := LISTENING.search(log.read_text(errors="replace"))):
             port = int(m.group(1))
         if port:
-            status = asyncio.run(_ping(port))
+            status = asyncio.run(_ping(port, health))
             if status == 200:
                 return proc, port
         if proc.poll() is not None:
@@ -191,10 +204,10 @@ def launch(
     raise SystemExit(f"{what} never became ready; see {log}")
 
 
-async def _ping(port: int) -> int:
+async def _ping(port: int, path: str = "/ping") -> int:
     conn = Connection("127.0.0.1", port)
     try:
-        return await conn.request("GET", "/ping")
+        return await conn.request("GET", path)
     except OSError:
         return 0
     finally:
@@ -209,11 +222,15 @@ def batch_counts(port: int) -> tuple[int, int]:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
+    """SIGTERM the server's process group (peers run worker processes), then wait."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
     try:
         proc.wait(40)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
@@ -308,6 +325,10 @@ def workloads(names: list[str], scratch: Path) -> list[Workload]:
 
 
 def main() -> int:
+    if "--peers" in sys.argv[1:]:
+        import bench_peers
+
+        return bench_peers.main([a for a in sys.argv[1:] if a != "--peers"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows (~2 minutes)")
     parser.add_argument("--models", default="minilm,summarizer")

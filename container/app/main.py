@@ -60,6 +60,7 @@ def _load_in_background(
             cost=getattr(handler, "cost", None),
             max_tokens=settings.max_batch_tokens or model.pass_budget(handler, settings),
             pass_overhead=getattr(handler, "pass_overhead", 0.0),
+            pass_rows=getattr(handler, "pass_rows", 0.0),
         )
         batcher.start()
         state.handler, state.batcher = handler, batcher

@@ -37,9 +37,10 @@ def top_labels(scores: torch.Tensor, id2label: dict[int, str], top_k: int | None
 
 class ClassificationHandler:
     task = "text-classification"
-    # A pass costs about its padded tokens plus a fixed part worth ~32 of them (MiniLM on
-    # 2 CPU cores); at most this many padded tokens go into one pass.
-    pass_overhead = 32.0
+    # What one more pass costs (see batching.plan_passes; MiniLM on 2 CPU cores), and at
+    # most this many padded tokens in one pass.
+    pass_overhead = 64.0
+    pass_rows = 2.0
     pass_tokens = 8192
     request_model: type[BaseModel] = ClassificationRequest
     content_types = frozenset({"text/plain"})

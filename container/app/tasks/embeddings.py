@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,10 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, modes: tuple[str, ...]) -> to
 
 class EmbeddingHandler:
     task = "feature-extraction"
-    # A pass costs about its padded tokens plus a fixed part worth ~32 of them (MiniLM on
-    # 2 CPU cores); at most this many padded tokens go into one pass.
-    pass_overhead = 32.0
+    # What one more pass costs (see batching.plan_passes; MiniLM on 2 CPU cores), and at
+    # most this many padded tokens in one pass.
+    pass_overhead = 64.0
+    pass_rows = 2.0
     pass_tokens = 8192
     request_model: type[BaseModel] = EmbeddingRequest
     content_types = frozenset({"text/plain"})
@@ -92,6 +94,17 @@ class EmbeddingHandler:
         self.default_normalize = has_normalize_module(model_dir)
         self.max_length = max_seq_length(model_dir, self.tokenizer, self.model.config)
         self.encoder = TextEncoder(self.tokenizer, self.max_length)
+        self.forward = lambda enc: self.model(**enc).last_hidden_state
+        # Validated by Settings (EMBEDDING_RUNTIME); ONNX Runtime only on CPU.
+        if os.environ.get("EMBEDDING_RUNTIME", "torch").strip().lower() == "onnx":
+            if runtime.device.type != "cpu":
+                raise ValueError("EMBEDDING_RUNTIME=onnx runs on CPU only")
+            from app.tasks.onnx_encoder import OnnxEncoder
+
+            names = ["input_ids", "attention_mask"]
+            if self.encoder.with_type_ids:
+                names.append("token_type_ids")
+            self.forward = OnnxEncoder(self.model, names)
 
     def parse(self, body: bytes, content_type: str) -> BaseModel:
         return EmbeddingRequest(inputs=parse_text(body, self.encoder.max_chars))
@@ -109,7 +122,7 @@ class EmbeddingHandler:
     def predict(self, items: list[EmbeddingItem]) -> list[list[float]]:
         enc = self.encoder.pad([item.encoded for item in items], self.runtime.device)
         with torch.inference_mode():
-            hidden = self.model(**enc).last_hidden_state
+            hidden = self.forward(enc)
             vectors = pool(hidden, enc["attention_mask"], self.modes).float()
             norms = vectors.norm(dim=-1, keepdim=True).clamp(min=1e-12)
             wanted = torch.tensor([item.normalize for item in items], device=vectors.device)
