@@ -71,7 +71,8 @@ async def test_logs_prompts_are_visible_and_search_survives_a_filter(moto_sessio
         await pilot.press("t")  # timestamps off: wrapped rows are cut for the new width
         await pilot.pause()
         assert logs.view._prefix_width() < before
-        assert logs.view.rebuilt_width == max(20, logs.view.size.width - logs.view._prefix_width())
+        assert logs.view.rebuilt_width == max(
+            20, logs.view.scrollable_content_region.width - logs.view._prefix_width())
 
 
 # ---- 13.2 counts stay current ---------------------------------------------------------
@@ -246,3 +247,19 @@ def test_theme_line_is_replaced_in_place(tmp_path: Path, monkeypatch) -> None:
     save_theme("nord")
     assert (tmp_path / "console.yaml").read_text() == \
         "# mine\ntheme: nord\nrefresh_seconds: 5\n"
+
+
+async def test_jumping_to_a_view_already_open_goes_back_to_it() -> None:
+    """Seen walking it: `:requests` twice (with `:deploy` between) crashed on a duplicate id."""
+    from tests.requests.screen_fakes import FakeOutputs, FakeRequests
+
+    app = SMConsole(FakeServices(requests=FakeRequests(), outputs=FakeOutputs()),
+                    ConsoleSettings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.endpoints_screen.loaded)
+        for target in (":requests", ":deploy", ":requests"):
+            app.jump(target)
+            await pilot.pause()
+        assert [type(s).__name__ for s in app.screen_stack[1:]] == \
+            ["EndpointsScreen", "RequestsScreen"]
+        assert app.is_running

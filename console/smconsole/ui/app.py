@@ -221,7 +221,16 @@ class SMConsole(App[None]):
             self.notify(f":{target} needs an endpoint name (:{target} NAME)",
                         severity="warning", markup=False)
             return
-        self.push_screen(view.make(self.services, self.settings, name or ""))
+        screen = view.make(self.services, self.settings, name or "")
+        # Already open further down: go back to it rather than stack a second copy.
+        for index, open_screen in enumerate(self.screen_stack):
+            if type(open_screen) is type(screen) and getattr(open_screen, "endpoint_name",
+                                                             None) == getattr(
+                    screen, "endpoint_name", None):
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                return
+        self.push_screen(screen)
 
     def _current_endpoint(self) -> str | None:
         screen = self.screen

@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, Log, Static
+from textual.worker import Worker, WorkerState
 
 from smconsole import errors, locations
 from smconsole.models.container import Invocation, Ping, Running
@@ -73,10 +74,12 @@ class ContainerScreen(ConsoleScreen):
         with Horizontal(classes="container-row"):
             yield Label("Model", classes="container-label")
             yield Input(value=self.model_path, placeholder="model folder or model.tar.gz",
+                        select_on_focus=False,
                         id="container-model", suggester=PathSuggester((".tar.gz",)))
         with Horizontal(classes="container-row"):
             yield Label("Body ", classes="container-label")
             yield Input(value=DEFAULT_BODY, placeholder="JSON body, or @file.json",
+                        select_on_focus=False,
                         id="container-body")
         yield Static("", id="container-status")
         yield Log(id="container-output", max_lines=5000)
@@ -123,6 +126,13 @@ class ContainerScreen(ConsoleScreen):
              "Type the model folder (→ completes); Enter leaves the field, then keys work:",
              "  k package · r run · g ping · i invoke · s stop · c check"],
             f"{mode} · GPU: {'yes' if status.gpu else 'no'}"))
+
+    @on(Worker.StateChanged)
+    def step_failed(self, event: Worker.StateChanged) -> None:
+        # The app notifies; the status line must not keep saying "packaging…".
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self._status(f"[red]failed: {escape(str(error) or type(error).__name__)}[/]")
 
     @on(Output)
     def show_output(self, message: Output) -> None:

@@ -75,7 +75,7 @@ class RequestsScreen(ConsoleScreen):
         Binding("s", "submit", "Submit", id="requests.submit"),
         Binding("enter", "open", "Preview", id="requests.open", show=False),
         Binding("f", "status_filter", "Status", id="requests.filter"),
-        Binding("R", "resubmit", "Re-send failed", id="requests.resubmit"),
+        Binding("R", "resubmit", "Re-send failed", id="requests.resubmit", show=False),
         Binding("e", "export", "Export", id="requests.export"),
         Binding("r", "refresh", "Refresh", id="requests.refresh", show=False),
     ]
@@ -129,7 +129,7 @@ class RequestsScreen(ConsoleScreen):
 
     def __init__(self, services: ServicesApi, settings: ConsoleSettings, *,
                  watch: bool = True) -> None:
-        super().__init__(services, settings, id="requests-screen")
+        super().__init__(services, settings)
         self.watch = watch
         self.rows: dict[str, AsyncRequest] = {}
         self.status_filter: Status | None = None

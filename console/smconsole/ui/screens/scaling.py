@@ -173,7 +173,10 @@ class ScalingScreen(ConsoleScreen):
     @on(HistoryLoaded)
     def show_history(self, message: HistoryLoaded) -> None:
         series = self.series = message.series
-        self.query_one("#scaling-spark", Sparkline).data = list(series.values) or [0.0]
+        values = list(series.values)
+        # A flat series draws as full bars; an empty sparkline says "steady" better.
+        flat = not values or max(values) == min(values)
+        self.query_one("#scaling-spark", Sparkline).data = [] if flat else values
         self.query_one("#scaling-plot-title", Static).update(
             f"{escape(series.name)} ({series.stat}), last hour")
         if series.values:

@@ -194,7 +194,9 @@ class LogView(ScrollView, can_focus=True):
                 else:
                     rows.append((index, message, True))
             return rows
-        width = max(20, self.size.width - self._prefix_width()) if wrap else 0
+        # The scrollbar takes columns too: cut to what is drawn, or a character per row is lost.
+        width = max(20, self.scrollable_content_region.width - self._prefix_width()) \
+            if wrap else 0
         self.rebuilt_width = width  # what wrapped rows were cut to (0: not wrapped)
         rows = []
         for index, message in chosen:
