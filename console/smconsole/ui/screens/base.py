@@ -41,9 +41,12 @@ class ConsoleScreen(Screen[None]):
         return self.settings.read_only or self.services.read_only
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.action_state(action)
+        if state is False:
+            return False  # not offered now at all (a clean-up with nothing to clean)
         if action in self.MUTATING and self.read_only:
             return None
-        return self.action_state(action)
+        return state
 
     def action_state(self, action: str) -> bool | None:
         return True
