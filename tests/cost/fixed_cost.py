@@ -124,5 +124,10 @@ class FixedCost:
 
 
 class Services:
-    def __init__(self, cost: Any = None) -> None:
+    """Only what the cost view uses; the rest of the bundle is absent."""
+
+    def __init__(self, cost: Any = None, *, read_only: bool = False) -> None:
         self.cost = cost
+        self.read_only = read_only
+        self.deploy = None
+        self.label = "fixed"

@@ -46,7 +46,7 @@ async def test_table_plot_and_summary_follow_the_cursor(size: tuple[int, int]) -
         table = screen.query_one("#cost-table", DataTable)
         assert table.row_count == 3
         row = table.get_row("forgotten-tutorial")
-        assert (row[1].plain, row[3].plain, row[5], row[7]) == ("STRANDED", "1.408", "236.54",
+        assert (row[1].plain, row[3].plain, row[5].plain, row[7].plain) == ("STRANDED", "1.408", "236.54",
                                                                  "-")
         assert table.get_row("mystery-model")[3].plain == "?"  # price unknown, never a guess
         title = text(screen, "#cost-title")

@@ -148,6 +148,38 @@ class FakeMetrics:
 
 
 @dataclass
+class FakeCost:
+    """Prices from the shipped table (no user file, no cache); each endpoint's cost as if its
+    current count had run the whole week."""
+
+    endpoints: list[Endpoint] = field(default_factory=lambda: list(ENDPOINTS))
+
+    def price(self, instance_type: str | None) -> Any:
+        from pathlib import Path
+
+        from smconsole.services.prices import PriceBook
+
+        none = Path("/nonexistent/smconsole-fakes")
+        return PriceBook(cache_dir=none, config_dir=none).price(instance_type, "us-east-1")
+
+    def endpoint_cost(self, name: str, *, since: timedelta = timedelta(days=7)) -> Any:
+        from smconsole.models.cost import CapacityStep, EndpointCost, WindowCost
+
+        found = next(e for e in self.endpoints if e.name == name)
+        price, count = self.price(found.instance_type), found.current_instances or 0
+        hours = count * since.total_seconds() / 3600
+        usd = None if price.usd_per_hour is None else hours * price.usd_per_hour
+        window = WindowCost("7d", NOW - since, NOW, hours, hours, 0, usd, usd)
+        return EndpointCost(
+            name=name, region="us-east-1", instance_type=found.instance_type, price=price,
+            instances_now=count, has_target=False, min_capacity=None, max_capacity=None,
+            windows=(window,), timeline=(CapacityStep(NOW - since, count),),
+            idle_for_s=since.total_seconds(), stranded=count > 0,
+            stranded_reason=f"{count} instance(s), no scalable target, no backlog for 7d 0h"
+            if count else None)
+
+
+@dataclass
 class FakeServices:
     endpoints: FakeEndpoints = field(default_factory=FakeEndpoints)
     logs: FakeLogs = field(default_factory=FakeLogs)
@@ -157,6 +189,7 @@ class FakeServices:
     autoscaling: Any | None = None
     deploy: Any | None = None
     container: Any | None = None
+    cost: Any | None = field(default_factory=FakeCost)
     label: str = "local"
     read_only: bool = False
 

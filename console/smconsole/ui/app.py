@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from smconsole.models.deploy import Resource
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.container_ops import ContainerScreen
+from smconsole.ui.screens.cost import CostScreen
 from smconsole.ui.screens.deploy import DeployScreen
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen
 from smconsole.ui.screens.endpoints import EndpointsScreen
@@ -55,6 +56,8 @@ VIEWS: dict[str, View] = {
     "requests": View(lambda services, settings, _: RequestsScreen(services, settings)),
     "deploy": View(lambda services, settings, _: DeployScreen(services, settings)),
     "container": View(lambda services, settings, _: ContainerScreen(services, settings)),
+    # `:cost` every endpoint, `:cost NAME` one.
+    "cost": View(lambda services, settings, name: CostScreen(services, settings, name or None)),
 }
 ALIASES = {"ep": "endpoints", "e": "endpoints", "describe": "endpoint", "log": "logs"}
 assert set(VIEWS) | {"endpoints"} == set(VIEWS_WITH_ENDPOINT) | set(VIEWS_WITHOUT)
@@ -216,7 +219,8 @@ class SMConsole(App[None]):
                 self.pop_screen()
             return
         view = VIEWS[target]
-        name = args[0] if args else self._current_endpoint()
+        # Only a view that shows one endpoint takes the highlighted one when none is named.
+        name = args[0] if args else (self._current_endpoint() if view.needs_endpoint else "")
         if view.needs_endpoint and not name:
             self.notify(f":{target} needs an endpoint name (:{target} NAME)",
                         severity="warning", markup=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from smconsole.models.container import (
     Ping,
     Running,
 )
+from smconsole.models.cost import EndpointCost, PolicyProposal, Price, Simulation
 from smconsole.models.deploy import (
     CleanupResult,
     DeployPlan,
@@ -135,6 +137,16 @@ class ContainerApi(Protocol):
               **kwargs: Any) -> CheckResult: ...
 
 
+class CostApi(Protocol):
+    def price(self, instance_type: str | None) -> Price: ...
+    def all_costs(self, *, since: timedelta = ...) -> list[EndpointCost]: ...
+    def endpoint_cost(self, name: str, *, since: timedelta = ...) -> EndpointCost: ...
+    def simulate(self, name: str, *, since: timedelta = ...,
+                 proposals: list[PolicyProposal] | None = None) -> Simulation: ...
+    def plan_proposal(self, name: str, proposal: PolicyProposal) -> ScalingPlan: ...
+    def apply(self, plan: ScalingPlan) -> ScalingResult: ...
+
+
 class ServicesApi(Protocol):
     """The bundle the app is given (smconsole.services.registry.Services or a test fake)."""
 
@@ -154,6 +166,8 @@ class ServicesApi(Protocol):
     def deploy(self) -> DeployApi | None: ...
     @property
     def container(self) -> ContainerApi | None: ...
+    @property
+    def cost(self) -> CostApi | None: ...
     @property
     def label(self) -> str: ...
     @property

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -13,14 +14,17 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets.data_table import ColumnKey
 
-from smconsole.models.cost import EndpointCost, PolicyProposal, Price, Simulation
+from smconsole.models.cost import EndpointCost, PolicyProposal, Simulation
 from smconsole.models.scaling import ScalingPlan, ScalingResult
 from smconsole.ui import formatting as fmt
 from smconsole.ui.screens.base import ConsoleScreen
-from smconsole.ui.screens.scaling import ConfirmChangesScreen
+from smconsole.ui.screens.modals import ConfirmChangesScreen
+from smconsole.ui.widgets.keyed_table import Cells, KeyedTable
 
 if TYPE_CHECKING:
+    from smconsole.ui.protocols import CostApi, ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
 WINDOWS = (timedelta(days=7), timedelta(days=1))
@@ -35,16 +39,6 @@ BLOCKS = " ▁▂▃▄▅▆▇█"
 SIM_ROWS = (("policy", "policy"), ("hours", "instance-h"), ("usd", "$"), ("saved", "saved $"),
             ("cold", "cold starts"), ("delayed", "delayed"), ("p50", "wait p50"),
             ("p99", "wait p99"))
-
-
-class CostApi(Protocol):
-    def all_costs(self, *, since: timedelta = ...) -> list[EndpointCost]: ...
-    def endpoint_cost(self, name: str, *, since: timedelta = ...) -> EndpointCost: ...
-    def simulate(self, name: str, *, since: timedelta = ...,
-                 proposals: list[PolicyProposal] | None = None) -> Simulation: ...
-    def plan_proposal(self, name: str, proposal: PolicyProposal) -> ScalingPlan: ...
-    def apply(self, plan: ScalingPlan) -> ScalingResult: ...
-    def price(self, instance_type: str | None) -> Price: ...
 
 
 class CostScreen(ConsoleScreen):
@@ -63,31 +57,26 @@ class CostScreen(ConsoleScreen):
     MUTATING = frozenset({"apply"})
     AUTO_FOCUS = "#cost-table"
 
+    @dataclass
     class CostsLoaded(Message):
-        def __init__(self, costs: list[EndpointCost]) -> None:
-            super().__init__()
-            self.costs = costs
+        costs: list[EndpointCost]
 
+    @dataclass
     class Simulated(Message):
-        def __init__(self, simulation: Simulation) -> None:
-            super().__init__()
-            self.simulation = simulation
+        simulation: Simulation
 
+    @dataclass
     class Planned(Message):
-        def __init__(self, plan: ScalingPlan, proposal: PolicyProposal) -> None:
-            super().__init__()
-            self.plan = plan
-            self.proposal = proposal
+        plan: ScalingPlan
+        proposal: PolicyProposal
 
+    @dataclass
     class Applied(Message):
-        def __init__(self, result: ScalingResult) -> None:
-            super().__init__()
-            self.result = result
+        result: ScalingResult
 
-    def __init__(self, services: Any, settings: ConsoleSettings, name: str | None = None) -> None:
-        super().__init__()
-        self.services = services
-        self.settings = settings
+    def __init__(self, services: ServicesApi, settings: ConsoleSettings,
+                 name: str | None = None) -> None:
+        super().__init__(services, settings)
         self.endpoint_name = name  # None: every endpoint
         self.window = WINDOWS[0]
         self.costs: dict[str, EndpointCost] = {}
@@ -101,7 +90,7 @@ class CostScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Cost: loading…", id="cost-title")
-        yield DataTable(id="cost-table", cursor_type="row", zebra_stripes=True)
+        yield KeyedTable(COLUMNS, id="cost-table")
         with Horizontal(id="cost-bottom"):
             with Vertical(id="cost-plot-box", classes="cost-box"):
                 yield Static("Instances", id="cost-plot-title")
@@ -135,22 +124,21 @@ class CostScreen(ConsoleScreen):
     def costs_loaded(self, message: CostsLoaded) -> None:
         first = not self.costs
         self.costs = {c.name: c for c in message.costs}
-        table = self.query_one("#cost-table", DataTable)
-        selected = self.selected_name()
+        table = self.query_one("#cost-table", KeyedTable)
         label = _label(self.window)
-        headings = [f"{label} $" if key == "window" else heading for key, heading in COLUMNS]
-        rows = [cost_row(cost) for cost in message.costs]
-        # Widths from the content, set once per load: the rows arrive all at once.
-        widths = [max([len(h)] + [len(Text(r[i]).plain if isinstance(r[i], str) else r[i].plain)
-                                  for r in rows]) for i, h in enumerate(headings)]
-        table.clear(columns=True)
-        for (key, _), heading, width in zip(COLUMNS, headings, widths, strict=True):
-            table.add_column(heading, key=key, width=width)
-        for cost, row in zip(message.costs, rows, strict=True):
-            table.add_row(*row, key=cost.name)
-        names = list(self.costs)
-        if selected in names:
-            table.move_cursor(row=names.index(selected))
+        column = table.columns[ColumnKey("window")]
+        if column.label.plain != f"{label} $":
+            column.label = Text(f"{label} $")
+            table.refresh()
+        rows = {c.name: cost_row(c) for c in message.costs}
+        # Widths from the content, all rows at once (DataTable's own auto width left the
+        # header and some rows painted at the labels' widths here).
+        for index, (key, _) in enumerate(COLUMNS):
+            col = table.columns[ColumnKey(key)]
+            col.auto_width = False
+            col.width = max([col.label.cell_len] + [r[index].cell_len for r in rows.values()])
+        table.show(list(rows), rows.__getitem__)
+        table.refresh(layout=True)
         stranded = sum(c.stranded for c in message.costs)
         total = sum(c.usd_per_hour_now or 0 for c in message.costs)
         unknown = sum(c.usd_per_hour_now is None and c.instances_now > 0 for c in message.costs)
@@ -166,13 +154,9 @@ class CostScreen(ConsoleScreen):
             self._status("r refresh · w 24h/7d · s replay the backlog through scale to zero")
 
     def selected_name(self) -> str | None:
-        table = self.query_one("#cost-table", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return str(key.value) if key.value is not None else None
+        return self.query_one("#cost-table", KeyedTable).selected_key
 
-    @on(DataTable.RowHighlighted, "#cost-table")
+    @on(KeyedTable.RowHighlighted, "#cost-table")
     def row_highlighted(self) -> None:
         sim = self.simulation
         if sim is not None and sim.endpoint != self.selected_name():
@@ -218,7 +202,7 @@ class CostScreen(ConsoleScreen):
             self._show_replay(False)
             self.query_one("#cost-table").focus()
         else:
-            self.app.action_back() if hasattr(self.app, "action_back") else None
+            self.app.pop_screen() if len(self.app.screen_stack) > 1 else None
 
     def action_window(self) -> None:
         self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
@@ -308,10 +292,16 @@ class CostScreen(ConsoleScreen):
                     severity="information" if message.result.applied else "error")
         self.load_costs()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.MUTATING and self.settings.read_only:
-            return None
+    def action_state(self, action: str) -> bool | None:
+        if action == "apply":
+            return None if self.simulation is None else True
         return True
+
+    def refused(self, action: str) -> str | None:
+        why = super().refused(action)
+        if why is None and action == "apply" and self.simulation is None:
+            return "press s to replay the backlog first"
+        return why
 
     def _status(self, text: str) -> None:
         self.query_one("#cost-status", Static).update(text)
@@ -323,14 +313,14 @@ def money(value: float | None, digits: int = 2) -> str:
     return f"{value:,.{max(digits, 3) if abs(value) < 10 else digits}f}"
 
 
-def cost_row(c: EndpointCost) -> tuple[Any, ...]:
+def cost_row(c: EndpointCost) -> Cells:
     day, window = c.window("24h") or c.windows[-1], c.windows[-1]
     per_1k = "?" if window.usd is None else (
         "-" if not window.requests else money(window.usd_per_1k, 4))
     flag = Text("STRANDED", style="bold red") if c.stranded else Text("")
-    return (c.name, flag, str(c.instances_now), rate_text(c.usd_per_hour_now),
-            money(day.usd), money(window.usd), str(window.requests or 0), per_1k,
-            money(window.idle_usd), c.instance_type or "")
+    return (Text(c.name), flag, Text(str(c.instances_now)), rate_text(c.usd_per_hour_now),
+            Text(money(day.usd)), Text(money(window.usd)), Text(str(window.requests or 0)),
+            Text(per_1k), Text(money(window.idle_usd)), Text(c.instance_type or ""))
 
 
 def plot_text(values: list[float], height: int) -> Text:
@@ -351,13 +341,17 @@ def rate_text(value: float | None) -> Text:
     return Text("?", style="dim") if value is None else Text(f"{value:,.3f}")
 
 
-def summary_markup(c: EndpointCost) -> str:
+def summary_markup(c: EndpointCost, *, title: bool = True) -> str:
+    """The endpoint's cost in a few lines (the cost view's summary, the detail's cost block)."""
     price = (f"${c.price.usd_per_hour:g}/h ({escape(c.price.source)})" if c.price.known
              else "[yellow]price unknown[/] (add it to prices.yaml)")
     bounds = (f"target {c.min_capacity}..{c.max_capacity}" if c.has_target
               else "no scalable target")
-    lines = [f"[b]{escape(c.name)}[/b] {escape(c.instance_type or '?')} · {price}",
-             f"now {c.instances_now} instance(s) · {bounds}"]
+    lines = [f"[b]{escape(c.name)}[/b] {escape(c.instance_type or '?')} · {price}"] if title \
+        else [f"{escape(c.instance_type or '?')} · {price}"]
+    now = c.usd_per_hour_now
+    lines.append(f"now {c.instances_now} instance(s)"
+                 + (f" = ${now:,.3f}/h" if now is not None else "") + f" · {bounds}")
     for w in c.windows:
         lines.append(f"{w.label}: {w.instance_hours:.2f} inst-h · ${money(w.usd)} · idle "
                      f"{w.idle_instance_hours:.2f} h (${money(w.idle_usd)}) · "
@@ -384,7 +378,7 @@ def sim_cell(key: str, r: Any, current: bool) -> str:
     if key == "delayed":
         return f"{r.delayed_requests}/{r.requests}"
     seconds = r.extra_wait_p50_s if key == "p50" else r.extra_wait_p99_s
-    return fmt.elapsed(seconds)
+    return fmt.duration(seconds)
 
 
 def short_policy(p: PolicyProposal) -> str:
@@ -392,7 +386,7 @@ def short_policy(p: PolicyProposal) -> str:
     if p.fixed_instances is not None:
         return f"fixed {p.fixed_instances}"
     step = " +step" if p.step else ""
-    return f"{p.min_capacity}..{p.max_capacity} in {fmt.elapsed(p.scale_in_cooldown_s)}{step}"
+    return f"{p.min_capacity}..{p.max_capacity} in {fmt.duration(p.scale_in_cooldown_s)}{step}"
 
 
 def _label(span: timedelta) -> str:

@@ -14,11 +14,13 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Sparkline, Static
 
 from smconsole import errors
+from smconsole.models.cost import EndpointCost
 from smconsole.models.deploy import Resource
 from smconsole.models.endpoints import EndpointDetail
 from smconsole.models.metrics import MetricSeries
 from smconsole.ui import formatting as fmt
 from smconsole.ui.screens.base import EndpointActionsScreen
+from smconsole.ui.screens.cost import summary_markup
 from smconsole.ui.screens.modals import ConfirmChangesScreen
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ class EndpointDetailScreen(EndpointActionsScreen):
         Binding("l", "logs", "Logs", id="endpoint.logs"),
         Binding("r", "refresh", "Refresh", id="endpoint.refresh"),
         Binding("a", "scaling", "Scaling", id="endpoint.scaling"),
+        Binding("c", "cost", "Cost", id="endpoint.cost"),
         Binding("x", "cleanup", "Clean up deploy", id="endpoint.cleanup"),
         Binding("ctrl+d", "delete", "Delete", id="endpoint.delete"),
     ]
@@ -60,6 +63,10 @@ class EndpointDetailScreen(EndpointActionsScreen):
     class MetricsLoaded(Message):
         series: dict[str, MetricSeries]
 
+    @dataclass
+    class CostLoaded(Message):
+        cost: EndpointCost
+
     def __init__(self, services: ServicesApi, settings: ConsoleSettings, name: str) -> None:
         super().__init__(services, settings)
         self.endpoint_name = name
@@ -78,6 +85,7 @@ class EndpointDetailScreen(EndpointActionsScreen):
                         yield Static(label, classes="metric-label")
                         yield Sparkline([], id=f"spark-{index}", classes="metric-spark")
                         yield Static("", id=f"spark-value-{index}", classes="metric-value")
+            yield Static("[u]Cost[/u]\nloading…", id="detail-cost", classes="detail-box")
             with Horizontal(classes="detail-columns"):
                 yield Static("", id="detail-endpoint", classes="detail-box")
                 yield Static("", id="detail-async", classes="detail-box")
@@ -90,8 +98,10 @@ class EndpointDetailScreen(EndpointActionsScreen):
 
     def on_mount(self) -> None:
         self.query_one("#detail-failure").display = False
+        self.query_one("#detail-cost").display = getattr(self.services, "cost", None) is not None
         self.load_detail()
         self.load_metrics()
+        self.load_cost()
         # Counts and status move on their own (autoscaling, updates): follow them while shown.
         self.set_interval(self.settings.refresh_seconds, self._tick, name="detail-refresh")
 
@@ -124,6 +134,18 @@ class EndpointDetailScreen(EndpointActionsScreen):
     def load_metrics(self) -> None:
         self.post_message(self.MetricsLoaded(
             self.services.metrics.async_metrics(self.endpoint_name)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail-cost")
+    def load_cost(self) -> None:
+        cost = getattr(self.services, "cost", None)  # bundles built without it: no block
+        if cost is not None:
+            self.post_message(self.CostLoaded(cost.endpoint_cost(self.endpoint_name)))
+
+    @on(CostLoaded)
+    def show_cost(self, message: CostLoaded) -> None:
+        self.query_one("#detail-cost", Static).update(
+            "[u]Cost[/u] ([b]c[/b]: the cost view, scale-to-zero replay)\n"
+            + summary_markup(message.cost, title=False))
 
     @on(Loaded)
     def show_detail(self, message: Loaded) -> None:
@@ -219,6 +241,9 @@ class EndpointDetailScreen(EndpointActionsScreen):
     def action_logs(self) -> None:
         self.app.open_logs(self.endpoint_name)  # type: ignore[attr-defined]
 
+    def action_cost(self) -> None:
+        self.app.jump(f":cost {self.endpoint_name}")  # type: ignore[attr-defined]
+
     def action_scaling(self) -> None:
         self.app.jump(f":scaling {self.endpoint_name}")  # type: ignore[attr-defined]
 
@@ -227,6 +252,7 @@ class EndpointDetailScreen(EndpointActionsScreen):
         self.notify(f"refreshing {self.endpoint_name}…", timeout=2)
         self.load_detail()
         self.load_metrics()
+        self.load_cost()
 
     def action_delete(self) -> None:
         detail = self.detail

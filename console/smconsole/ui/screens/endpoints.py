@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Static
 
+from smconsole.models.cost import Price
 from smconsole.models.endpoints import Endpoint
 from smconsole.ui import formatting as fmt
 from smconsole.ui.screens.base import EndpointActionsScreen
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 COLUMNS = (
     ("name", "Name"), ("status", "Status"), ("instance", "Instance type"),
-    ("instances", "Cur/Des"), ("kind", "Kind"), ("created", "Created"),
+    ("instances", "Cur/Des"), ("rate", "$/h"), ("kind", "Kind"), ("created", "Created"),
     ("modified", "Last modified"),
 )
 SORT_KEYS = {
@@ -33,6 +34,7 @@ SORT_KEYS = {
     "status": lambda e: (e.status, e.name),
     "instance": lambda e: (e.instance_type or "", e.name),
     "instances": lambda e: (e.current_instances or 0, e.desired_instances or 0, e.name),
+    "rate": lambda e: e.name,  # by price: the screen's own key (it knows the prices)
     "kind": lambda e: (e.kind, e.name),
     "created": lambda e: (e.created.timestamp() if e.created else 0, e.name),
     "modified": lambda e: (e.last_modified.timestamp() if e.last_modified else 0, e.name),
@@ -59,6 +61,7 @@ class EndpointsScreen(EndpointActionsScreen):
         Binding("s", "sort", "Sort", id="endpoints.sort", show=False),
         Binding("S", "reverse", "Reverse", id="endpoints.reverse", show=False),
         Binding("ctrl+d", "delete", "Delete", id="endpoints.delete"),
+        Binding("dollar_sign", "cost", "Cost", id="endpoints.cost"),
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
     MUTATING = frozenset({"delete"})
@@ -83,6 +86,12 @@ class EndpointsScreen(EndpointActionsScreen):
     class Refreshed(Message):
         at: float
 
+    @dataclass
+    class Priced(Message):
+        """Hosting prices for instance types (from the price book; None: price unknown)."""
+
+        prices: dict[str, Price]
+
     def __init__(self, services: ServicesApi, settings: ConsoleSettings) -> None:
         super().__init__(services, settings, id="endpoints-screen")
         self.endpoints: dict[str, Endpoint] = {}
@@ -93,6 +102,7 @@ class EndpointsScreen(EndpointActionsScreen):
         self.loaded = False
         self.refreshed_at: float | None = None
         self._loading = False
+        self.prices: dict[str, Price] = {}
         self._described_at: dict[str, float] = {}
 
     def compose(self) -> ComposeResult:
@@ -149,11 +159,42 @@ class EndpointsScreen(EndpointActionsScreen):
             again = [n for n in self._old_describes(listed, every=every) if n not in stale]
             names = stale + again
             chunk = max(1, self.settings.describe_chunk)
+            types = {e.instance_type for e in listed if e.instance_type}
             for start in range(0, len(names), chunk):
-                self.post_message(self.Described(api.describe_many(names[start:start + chunk])))
+                described = api.describe_many(names[start:start + chunk])
+                types |= {e.instance_type for e in described if e.instance_type}
+                self.post_message(self.Described(described))
+            self._price(types - self.prices.keys())
             self.post_message(self.Refreshed(self.settings.clock()))
         finally:
             self._loading = False
+
+    def _price(self, types: set[str]) -> None:
+        """Look up prices not seen yet (worker thread: on AWS the first lookup may refresh the
+        price book from the Pricing API)."""
+        cost = getattr(self.services, "cost", None)
+        if types and cost is not None:
+            self.post_message(self.Priced({t: cost.price(t) for t in sorted(types)}))
+
+    @on(Priced)
+    def priced(self, message: Priced) -> None:
+        self.prices.update(message.prices)
+        self._sync({e.name for e in self.endpoints.values()
+                    if e.instance_type in message.prices})
+
+    def rate(self, endpoint: Endpoint) -> float | None:
+        """$/h now: current instances x the type's price (None: unknown or not described)."""
+        price = self.prices.get(endpoint.instance_type or "")
+        if price is None or price.usd_per_hour is None or endpoint.current_instances is None:
+            return None
+        return endpoint.current_instances * price.usd_per_hour
+
+    def _rate_cell(self, endpoint: Endpoint) -> Text:
+        price = self.prices.get(endpoint.instance_type or "")
+        if price is None:
+            return Text("")
+        value = self.rate(endpoint)
+        return Text("?", style="dim") if value is None else Text(f"{value:,.3f}")
 
     @on(Listed)
     def listed(self, message: Listed) -> None:
@@ -210,7 +251,10 @@ class EndpointsScreen(EndpointActionsScreen):
             if (not text or text in e.name.lower())
             and (self.status_filter is None or e.status == self.status_filter)
         ]
-        rows.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+        if self.sort_column == "rate":
+            rows.sort(key=lambda e: (self.rate(e) or -1.0, e.name), reverse=self.sort_reverse)
+        else:
+            rows.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
         return rows
 
     def _cells(self, name: str) -> Cells:
@@ -221,7 +265,7 @@ class EndpointsScreen(EndpointActionsScreen):
             Text(endpoint.instance_type or ""),
             Text(f"{fmt.count(endpoint.current_instances)}/"
                  f"{fmt.count(endpoint.desired_instances)}"),
-            Text(endpoint.kind), Text(fmt.when(endpoint.created)),
+            self._rate_cell(endpoint), Text(endpoint.kind), Text(fmt.when(endpoint.created)),
             Text(fmt.when(endpoint.last_modified)),
         )
 
@@ -279,6 +323,9 @@ class EndpointsScreen(EndpointActionsScreen):
         name = self.selected_name()
         if name:
             self.app.open_detail(name)  # type: ignore[attr-defined]
+
+    def action_cost(self) -> None:
+        self.app.jump(":cost")  # type: ignore[attr-defined]
 
     def action_logs(self) -> None:
         name = self.selected_name()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # What `:` completes to; the first word may also be any unique prefix (`:re` → requests).
 VIEWS_WITH_ENDPOINT = ("endpoint", "logs", "scaling")
-VIEWS_WITHOUT = ("endpoints", "requests", "deploy", "container")
+VIEWS_WITHOUT = ("endpoints", "requests", "deploy", "container", "cost")
 
 
 @dataclass(frozen=True)
