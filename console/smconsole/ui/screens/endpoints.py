@@ -159,22 +159,26 @@ class EndpointsScreen(EndpointActionsScreen):
             again = [n for n in self._old_describes(listed, every=every) if n not in stale]
             names = stale + again
             chunk = max(1, self.settings.describe_chunk)
-            types = {e.instance_type for e in listed if e.instance_type}
+            priced = set(self.prices)
+            priced |= self._price({e.instance_type for e in listed if e.instance_type} - priced)
             for start in range(0, len(names), chunk):
                 described = api.describe_many(names[start:start + chunk])
-                types |= {e.instance_type for e in described if e.instance_type}
+                # Prices first: a row is complete (type, counts, $/h) once its describe lands.
+                priced |= self._price({e.instance_type for e in described
+                                       if e.instance_type} - priced)
                 self.post_message(self.Described(described))
-            self._price(types - self.prices.keys())
             self.post_message(self.Refreshed(self.settings.clock()))
         finally:
             self._loading = False
 
-    def _price(self, types: set[str]) -> None:
+    def _price(self, types: set[str]) -> set[str]:
         """Look up prices not seen yet (worker thread: on AWS the first lookup may refresh the
-        price book from the Pricing API)."""
+        price book from the Pricing API); the types looked up."""
         cost = getattr(self.services, "cost", None)
-        if types and cost is not None:
-            self.post_message(self.Priced({t: cost.price(t) for t in sorted(types)}))
+        if not types or cost is None:
+            return set()
+        self.post_message(self.Priced({t: cost.price(t) for t in sorted(types)}))
+        return types
 
     @on(Priced)
     def priced(self, message: Priced) -> None:
