@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_model_error_lands_in_failure_path_and_error_topic(
     assert failed["invocationStatus"] == "Failed"
     assert failed["responseParameters"]["failureLocation"] == bad["FailureLocation"]
     assert "(500)" in failed["failureReason"]
-    assert json.loads(failed["responseBody"]["content"]) == error_body
+    assert json.loads(base64.b64decode(failed["responseBody"]["content"])) == error_body
     assert notes[ok["InferenceId"]]["invocationStatus"] == "Completed"
 
 

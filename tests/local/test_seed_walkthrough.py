@@ -5,6 +5,7 @@ One long scenario on purpose: it is the user's first hour with the local stack.
 
 from __future__ import annotations
 
+import base64
 import json
 import tarfile
 import time
@@ -132,7 +133,7 @@ def test_seed_steps_5_to_9(local_stack, monkeypatch, tmp_path: Path) -> None:
     assert note["requestParameters"]["endpointName"] == endpoint
     assert note["requestParameters"]["inputLocation"] == f"s3://{bucket}/input/request.json"
     assert note["responseParameters"]["outputLocation"] == output
-    assert json.loads(note["responseBody"]["content"])["dimension"] == 384
+    assert json.loads(base64.b64decode(note["responseBody"]["content"]))["dimension"] == 384
 
     # The container's own log lines, in CloudWatch Logs.
     group = f"/aws/sagemaker/Endpoints/{endpoint}"

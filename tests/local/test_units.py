@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 from smconsole.local.daemon import notify, queue, scaling, wire
@@ -24,15 +25,20 @@ def test_notification_shape() -> None:
         finished=1700000001.5, succeeded=False, input_location="s3://b/in.json",
         request_content_type="application/json", response_content_type="application/json",
         location="s3://b/fail/i-error.out", failure_reason="ClientError: 500",
-        response_body=b'{"error": "x"}')
+        response_body=b'{"error": "x"}', accept="application/json")
     assert body["receivedTime"] == "2023-11-14T22:13:20.250Z"
     assert body["invocationStatus"] == "Failed"
     assert body["responseParameters"] == {"contentType": "application/json",
                                           "failureLocation": "s3://b/fail/i-error.out"}
     assert body["requestParameters"]["inputLocation"] == "s3://b/in.json"
-    assert json.loads(body["responseBody"]["content"]) == {"error": "x"}
+    assert body["requestParameters"]["accept"] == "application/json"
+    assert body["responseBody"]["encoding"] == "BASE64"  # whatever the content type
+    assert json.loads(base64.b64decode(body["responseBody"]["content"])) == {"error": "x"}
     assert notify.inline_body(b"\xff\xfe")["encoding"] == "BASE64"
     assert "content" not in notify.inline_body(b"x" * (notify.MAX_INLINE_RESPONSE + 1))
+    test = notify.test_message(region="us-east-1", endpoint="ep", now=1700000000.0)
+    assert test["eventName"] == "TestNotification"
+    assert test["requestParameters"] == {"endpointName": "ep"}
 
 
 def _auth(service: str) -> str:

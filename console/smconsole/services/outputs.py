@@ -629,10 +629,9 @@ def parse_notification(body: str) -> dict[str, Any] | None:
     error = None
     if not succeeded:
         error = str(data.get("failureReason") or "failed")
-        included = data.get("responseBody") or {}
-        if isinstance(included, dict) and included.get("encoding") != "BASE64" and \
-                isinstance(included.get("content"), str):
-            error = f"{error} | {error_summary(included['content'].encode())}"
+        content = _included_body(data.get("responseBody"))
+        if content is not None:
+            error = f"{error} | {error_summary(content)}"
     return {
         "inference_id": str(data["inferenceId"]),
         "status": Status.SUCCEEDED if succeeded else Status.FAILED,
@@ -640,6 +639,18 @@ def parse_notification(body: str) -> dict[str, Any] | None:
         "finished_at": _timestamp(data.get("eventTime")),
         "error": error,
     }
+
+
+def _included_body(included: Any) -> bytes | None:
+    """The response bytes a notification carries (SageMaker sends them base64-encoded)."""
+    if not isinstance(included, dict) or not isinstance(included.get("content"), str):
+        return None
+    if included.get("encoding") == "BASE64":
+        try:
+            return base64.b64decode(included["content"], validate=True)
+        except ValueError:
+            return None
+    return included["content"].encode()
 
 
 def error_summary(data: bytes, limit: int = 300) -> str:

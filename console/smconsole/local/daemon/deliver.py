@@ -81,6 +81,6 @@ def _announce(
         input_location=request.input_location, request_content_type=request.content_type,
         response_content_type=outcome.content_type, location=location,
         failure_reason=outcome.failure_reason,
-        response_body=outcome.body if wanted in include else None,
+        response_body=outcome.body if wanted in include else None, accept=request.accept,
     )
     aws.client("sns", region).publish(TopicArn=topic, Message=notify.dumps(body))

@@ -135,7 +135,7 @@ class DataPlane:
             if restored:
                 print(f"smconsole-local: {name}: {len(restored)} async request(s) "
                       "still to answer", flush=True)
-            runtime.start(restored_desired=(desired or {}).get(f"{region}/{name}"))
+            runtime.start(restored_desired=(desired or {}).get(f"{region}/{name}") or {})
         for region, name in self.pending.endpoints():
             if self.runtime(region, name) is None:
                 self.pending.drop(region, name)  # its endpoint is gone

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smconsole.local.daemon import backends, deliver, modeldata, queue, statedir
+from smconsole.local.daemon import backends, deliver, modeldata, notify, queue, statedir
 from smconsole.local.daemon.instance import Instance, PidRegistry
 from smconsole.local.daemon.internal import InternalAws
 from smconsole.local.daemon.logship import LogShipper
@@ -69,6 +69,7 @@ class Variant:
     instances: list[Instance] = field(default_factory=list)
     failures: int = 0
     next_start: float = 0.0
+    served: set[str] = field(default_factory=set)  # ids of instances that passed /ping
 
     @property
     def health_timeout_s(self) -> float:
@@ -84,6 +85,15 @@ class Variant:
 
     def healthy(self) -> list[Instance]:
         return [i for i in self.instances if i.state == "Healthy"]
+
+    def current(self) -> int:
+        """AWS's CurrentInstanceCount: serving instances, and served ones still draining."""
+        return sum(1 for i in self.instances if i.state == "Healthy" or (
+            i.state == "Stopping" and i.id in self.served))
+
+    def settled(self) -> bool:
+        return (len(self.healthy()) == self.desired and len(self.live()) == self.desired
+                and not any(i.state == "Stopping" for i in self.instances))
 
 
 class EndpointRuntime:
@@ -106,7 +116,10 @@ class EndpointRuntime:
         self.deleting = False
         self.shutting_down = False  # daemon exit: the endpoint and its queue live on
         self.pending_update: str | None = None
+        self.update_started: float | None = None
+        self.pending_variants: dict[str, Variant] | None = None  # the update's, while it starts
         self.last_activity = time.time()
+        self._counts = threading.Lock()  # desired counts against the status they imply
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"endpoint-{name}", daemon=True)
 
@@ -129,7 +142,7 @@ class EndpointRuntime:
             variant = self.variants.get(entry.get("VariantName"))
             if variant is None:
                 continue
-            entry["CurrentInstanceCount"] = len(variant.healthy())
+            entry["CurrentInstanceCount"] = variant.current()
             entry["DesiredInstanceCount"] = variant.desired
             entry.setdefault("CurrentWeight", float(variant.spec.get("InitialVariantWeight", 1.0)))
             entry.setdefault("DesiredWeight", entry["CurrentWeight"])
@@ -165,12 +178,15 @@ class EndpointRuntime:
         record = self._record()
         self.config_name = record.endpoint_config_name
         self._restored = restored_desired or {}
+        self._restored_start = restored_desired is not None
         self._set_status("Creating")
         self._thread.start()
 
     def _run(self) -> None:
         try:
             self.variants, self.async_config = self._load_config(self.config_name)
+            if not self._restored_start:  # a daemon restart is no new deployment
+                self._test_notification(self.async_config)
             for name, count in self._restored.items():
                 if name in self.variants:
                     self.variants[name].desired = count
@@ -185,7 +201,7 @@ class EndpointRuntime:
                 while not self.deleting:
                     if self.pending_update:
                         self._apply_update(self.pending_update)
-                        self.pending_update = None
+                        self.pending_update = self.update_started = None
                     self._reconcile()
                     self._wake.wait(0.5)
                     self._wake.clear()
@@ -262,6 +278,7 @@ class EndpointRuntime:
     def _await_healthy(self, variant: Variant, instance: Instance) -> str | None:
         reason = instance.wait_healthy(variant.health_timeout_s, lambda: self.deleting)
         if reason is None:
+            variant.served.add(instance.id)
             for n in range(self.max_concurrency):
                 threading.Thread(target=self._work, args=(instance,), daemon=True,
                                  name=f"work-{instance.id}-{n}").start()
@@ -281,6 +298,15 @@ class EndpointRuntime:
         self.host.logs.add(self.region, self.log_group, instance.stream_name, [
             f"smconsole-local: instance {instance.id} exited with code {code}; replacing it"])
         self._wake.set()
+
+    def _data_log(self, instance: Instance, at: float, event: str,
+                  request: queue.AsyncRequest, *fields: str) -> None:
+        """One line per request step in `<variant>/<instance>/data-log` (docs/local-stack.md):
+        `<time> <event> inference_id=<id> [key=value ...]`, the free-text reason last."""
+        line = " ".join((notify.iso(at), event, f"inference_id={request.inference_id}",
+                         *fields))
+        self.host.logs.add(self.region, self.log_group, f"{instance.stream_name}/data-log",
+                            [line], at=at)
 
     def _on_log(self, instance: Instance, lines: list[str]) -> None:
         self.host.logs.add(self.region, self.log_group, instance.stream_name, lines)
@@ -316,6 +342,7 @@ class EndpointRuntime:
                         variant.failures += 1
                         variant.next_start = now + RESTART_BACKOFF_S * min(variant.failures - 1, 6)
                     variant.instances.remove(instance)
+                    variant.served.discard(instance.id)
             live = variant.live()
             if len(live) < variant.desired and now >= variant.next_start:
                 for _ in range(variant.desired - len(live)):
@@ -334,13 +361,13 @@ class EndpointRuntime:
                     threading.Thread(target=instance.stop, daemon=True).start()
                 with self.cond:
                     self.cond.notify_all()
-        self.sync_counts()
-        settled = all(len(v.healthy()) == v.desired and len(v.live()) == v.desired
-                      for v in self.variants.values())
-        if not self.deleting:
-            wanted = "InService" if settled else "Updating"
-            if self.status != wanted:
-                self._set_status(wanted)
+        with self._counts:
+            self.sync_counts()
+            settled = all(v.settled() for v in self.variants.values())
+            if not self.deleting:
+                wanted = "InService" if settled else "Updating"
+                if self.status != wanted:
+                    self._set_status(wanted)
 
     def _await_and_count(self, variant: Variant, instance: Instance) -> None:
         if self._await_healthy(variant, instance) is None:
@@ -350,12 +377,17 @@ class EndpointRuntime:
     def set_desired(self, variant_name: str, count: int) -> None:
         variant = self.variants.get(variant_name)
         if variant is not None:
-            variant.desired = count
-            self.sync_counts()
+            with self._counts:
+                variant.desired = count
+                self.sync_counts()
+                # AWS reads Updating from the call on: a waiter must not see InService early.
+                if self.status == "InService" and not variant.settled():
+                    self._set_status("Updating")
             self._wake.set()
 
     def request_update(self, config_name: str) -> None:
         self._set_status("Updating")
+        self.update_started = time.time()
         self.pending_update = config_name
         self._wake.set()
 
@@ -365,7 +397,12 @@ class EndpointRuntime:
         except RuntimeError as exc:
             self._set_status("InService", f"Update failed: {exc}")
             return
-        failure = self._bring_up(new_variants)
+        self._test_notification(new_async)
+        self.pending_variants = new_variants
+        try:
+            failure = self._bring_up(new_variants)
+        finally:
+            self.pending_variants = None
         if failure:
             self._stop_all(new_variants)
             self._set_status("InService", f"Update failed and was rolled back: {failure}")
@@ -378,6 +415,18 @@ class EndpointRuntime:
             self.cond.notify_all()
         threading.Thread(target=self._stop_all, args=(old,), daemon=True).start()
         self._set_status("InService")
+
+    def _test_notification(self, async_config: dict[str, Any] | None) -> None:
+        """SageMaker's TestNotification to each configured topic, as it deploys."""
+        config = ((async_config or {}).get("OutputConfig") or {}).get("NotificationConfig") or {}
+        for topic in sorted({config.get("SuccessTopic"), config.get("ErrorTopic")} - {None, ""}):
+            try:
+                self.host.aws.client("sns", self.region).publish(
+                    TopicArn=topic, Message=notify.dumps(notify.test_message(
+                        region=self.region, endpoint=self.name, now=time.time())))
+            except Exception as exc:  # noqa: BLE001 - a missing topic must not fail the deploy
+                self.host.logs.add(self.region, self.log_group, "smconsole-local", [
+                    f"smconsole-local: TestNotification to {topic} failed: {exc}"])
 
     def _stop_all(self, variants: dict[str, Variant]) -> None:
         instances = [i for v in variants.values() for i in v.instances]
@@ -449,12 +498,23 @@ class EndpointRuntime:
             try:
                 request.started = time.time()
                 expired = request.expired
+                self._data_log(instance, request.received, "queued", request)
+                self._data_log(instance, request.started, "started", request,
+                               f"waited_ms={(request.started - request.received) * 1000:.0f}")
                 outcome = queue.run(request, instance, self.host.aws, self.region)
                 done = time.time()
                 if not outcome.sent and self._requeue(request, instance):
                     requeued = True
                     continue
                 self._deliver(request, outcome)
+                took = f"processing_ms={(done - request.started) * 1000:.0f}"
+                if outcome.succeeded:
+                    self._data_log(instance, done, "finished", request, took,
+                                   f"output={request.output_location}")
+                else:
+                    self._data_log(instance, done, "failed", request, took,
+                                   f"failure={request.failure_location}",
+                                   f"reason={outcome.failure_reason or ''}")
                 with self.cond:
                     self.completed.append(Completion(
                         instance.variant, outcome.succeeded, expired,

@@ -26,8 +26,10 @@ class LogShipper:
     def start(self) -> None:
         self._thread.start()
 
-    def add(self, region: str, group: str, stream: str, lines: list[str]) -> None:
-        now = int(time.time() * 1000)
+    def add(self, region: str, group: str, stream: str, lines: list[str], *,
+            at: float | None = None) -> None:
+        """Queue lines for the next batch, stamped now (or at `at`, epoch seconds)."""
+        now = int((time.time() if at is None else at) * 1000)
         with self._lock:
             self._pending[(region, group, stream)].extend(
                 {"timestamp": now, "message": line} for line in lines if line
@@ -59,6 +61,7 @@ class LogShipper:
                 except logs.exceptions.ResourceAlreadyExistsException:
                     pass
             self._known.add((region, group, stream))
+        events.sort(key=lambda e: e["timestamp"])  # PutLogEvents wants them in time order
         for start in range(0, len(events), MAX_BATCH):
             logs.put_log_events(
                 logGroupName=group, logStreamName=stream,

@@ -20,12 +20,14 @@ def message(
     *, region: str, endpoint: str, inference_id: str, received: float, finished: float,
     succeeded: bool, input_location: str | None, request_content_type: str | None,
     response_content_type: str, location: str, failure_reason: str | None = None,
-    response_body: bytes | None = None,
+    response_body: bytes | None = None, accept: str | None = None,
 ) -> dict[str, Any]:
     """The JSON SageMaker publishes to SuccessTopic / ErrorTopic."""
     request: dict[str, Any] = {"endpointName": endpoint}
     if request_content_type:
         request["contentType"] = request_content_type
+    if accept:
+        request["accept"] = accept
     if input_location:
         request["inputLocation"] = input_location
     response: dict[str, Any] = {"contentType": response_content_type}
@@ -50,13 +52,25 @@ def message(
 
 
 def inline_body(data: bytes) -> dict[str, Any]:
+    """SageMaker's `responseBody`: the bytes base64-encoded whatever their type, as captured
+    from SageMaker; over 128 KB only a `message` saying why there is no content."""
     if len(data) > MAX_INLINE_RESPONSE:
         return {"message": f"The response is {len(data)} bytes, over the 128 KB that "
                            "notifications carry; read it from the output location."}
-    try:
-        return {"content": data.decode("utf-8"), "encoding": "UTF-8"}
-    except UnicodeDecodeError:
-        return {"content": base64.b64encode(data).decode("ascii"), "encoding": "BASE64"}
+    return {"content": base64.b64encode(data).decode("ascii"), "encoding": "BASE64"}
+
+
+def test_message(*, region: str, endpoint: str, now: float) -> dict[str, Any]:
+    """What SageMaker publishes to each configured topic when an endpoint is created or
+    updated with notifications, before any result: subscribers can check their wiring."""
+    return {
+        "awsRegion": region,
+        "eventTime": iso(now),
+        "eventSource": "aws:sagemaker",
+        "eventVersion": "1.0",
+        "eventName": "TestNotification",
+        "requestParameters": {"endpointName": endpoint},
+    }
 
 
 def dumps(body: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from smconsole.local.daemon import backends, constraints, wire
+from smconsole.local.daemon import answers, backends, constraints, shapes, wire
 from smconsole.local.daemon.internal import INTERNAL_ENVIRON
 from smconsole.local.daemon.invoke import DataPlane, Reply
 from smconsole.local.daemon.journal import RECORDED_AT, Journal
@@ -91,6 +91,7 @@ class Router:
                 if call.service == "sagemaker":
                     backends.keep_creation_time(call.region, call.action, _loads(body),
                                                 float(environ[RECORDED_AT]))
+                response = self._complete(call, response)
         if journal and self.journal is not None and 200 <= response[0] < 300 and call.mutating:
             self._journal(call, environ, body)
         return response
@@ -116,6 +117,19 @@ class Router:
         return captured["status"], list(captured["headers"]), data
 
     # --- control-plane fixes -------------------------------------------------------------
+    def _complete(self, call: wire.Call, response: Response) -> Response:
+        """Moto's JSON answer with what AWS adds, held to botocore's output shape."""
+        if call.service not in shapes.PRUNED_SERVICES or not call.action:
+            return response
+        status, headers, data = response
+        if call.service == "sagemaker" and call.action == "DescribeEndpoint":
+            payload = _loads(data)
+            if payload:
+                runtime = self.plane.runtime(call.region, payload.get("EndpointName", ""))
+                data = json.dumps(answers.describe_endpoint(payload, call.region, runtime),
+                                  default=str).encode()
+        return status, headers, shapes.prune_body(call.service, call.action, data)
+
     def _intercept(self, call: wire.Call, body: bytes) -> Response | None:
         if call.service == "sagemaker" and call.action:
             return self._sagemaker(call, _loads(body))
@@ -148,6 +162,11 @@ class Router:
             return _json({})
         if call.action == "UpdateEndpoint":
             return self._update_endpoint(call, params)
+        if call.action == "ListModels":
+            listed = answers.list_models(call.region, params)
+            if isinstance(listed, str):
+                return _json_error("ValidationException", listed)
+            return _json(listed)
         return None
 
     def _update_endpoint(self, call: wire.Call, params: dict[str, Any]) -> Response:

@@ -1,0 +1,123 @@
+"""SageMaker answers moto leaves short: DescribeEndpoint's async config, images and pending
+deployment, and ListModels' filters, sorting and paging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from smconsole.local.daemon import backends
+
+if TYPE_CHECKING:
+    from smconsole.local.daemon.lifecycle import EndpointRuntime
+
+LIST_MODELS_DEFAULT = 10  # AWS's MaxResults default for ListModels
+LIST_MODELS_MAX = 100
+
+
+def epoch(value: Any) -> float:
+    """Moto keeps naive UTC datetimes; the JSON protocol carries epoch seconds."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return float(value)
+
+
+def _images(region: str, model_name: str | None, when: float) -> list[dict[str, Any]]:
+    model = backends.model(region, model_name or "")
+    if model is None:
+        return []
+    containers = model.containers or [model.primary_container or {}]
+    return [{"SpecifiedImage": c["Image"], "ResolutionTime": when}
+            for c in containers if c.get("Image")]
+
+
+def describe_endpoint(payload: dict[str, Any], region: str,
+                      runtime: EndpointRuntime | None) -> dict[str, Any]:
+    name = payload.get("EndpointName", "")
+    record = backends.endpoint(region, name)
+    if record is None:
+        return payload
+    config = backends.endpoint_config(region, record.endpoint_config_name)
+    created = epoch(record.creation_time)
+    if config is not None:
+        if config.async_inference_config:
+            payload["AsyncInferenceConfig"] = config.async_inference_config
+        models = {v["VariantName"]: v.get("ModelName") for v in config.production_variants}
+        for variant in payload.get("ProductionVariants") or []:
+            images = _images(region, models.get(variant.get("VariantName")), created)
+            if images:
+                variant["DeployedImages"] = images
+    pending = _pending(region, runtime)
+    if pending:
+        payload["PendingDeploymentSummary"] = pending
+    return payload
+
+
+def _pending(region: str, runtime: EndpointRuntime | None) -> dict[str, Any] | None:
+    """While UpdateEndpoint rolls out: the new config's variants and how far they are."""
+    if runtime is None or not runtime.pending_update:
+        return None
+    config = backends.endpoint_config(region, runtime.pending_update)
+    if config is None:
+        return None
+    started = runtime.update_started or epoch(datetime.now(UTC))
+    coming = runtime.pending_variants or {}
+    variants = []
+    for spec in config.production_variants:
+        summary: dict[str, Any] = {
+            "VariantName": spec["VariantName"],
+            "DesiredInstanceCount": int(spec.get("InitialInstanceCount") or 0),
+            "DesiredWeight": float(spec.get("InitialVariantWeight", 1.0)),
+            "CurrentWeight": float(spec.get("InitialVariantWeight", 1.0)),
+            "VariantStatus": [{"Status": "Creating", "StartTime": started}],
+        }
+        if spec.get("InstanceType"):
+            summary["InstanceType"] = spec["InstanceType"]
+        images = _images(region, spec.get("ModelName"), started)
+        if images:
+            summary["DeployedImages"] = images
+        variant = coming.get(spec["VariantName"])
+        summary["CurrentInstanceCount"] = len(variant.healthy()) if variant else 0
+        variants.append(summary)
+    return {"EndpointConfigName": runtime.pending_update, "ProductionVariants": variants,
+            "StartTime": started}
+
+
+def list_models(region: str, params: dict[str, Any]) -> dict[str, Any] | str:
+    """ListModels as AWS pages it; a string is a validation message."""
+    try:
+        size = int(params.get("MaxResults") or LIST_MODELS_DEFAULT)
+        start = int(params.get("NextToken") or 0)
+    except (TypeError, ValueError):
+        return "NextToken and MaxResults must be integers given by an earlier ListModels."
+    if not 1 <= size <= LIST_MODELS_MAX:
+        return (f"Value '{size}' at 'maxResults' failed to satisfy constraint: Member must "
+                f"have value between 1 and {LIST_MODELS_MAX}")
+    sort_by = params.get("SortBy") or "CreationTime"
+    order = params.get("SortOrder") or "Descending"
+    if sort_by not in ("Name", "CreationTime"):
+        return (f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint: Member must "
+                "satisfy enum value set: [Name, CreationTime]")
+    if order not in ("Ascending", "Descending"):
+        return (f"Value '{order}' at 'sortOrder' failed to satisfy constraint: Member must "
+                "satisfy enum value set: [Ascending, Descending]")
+    contains = str(params.get("NameContains") or "").lower()
+    before, after = params.get("CreationTimeBefore"), params.get("CreationTimeAfter")
+    rows = []
+    for model in list(backends.sagemaker(region)._models.values()):
+        created = epoch(model.creation_time)
+        if contains and contains not in model.model_name.lower():
+            continue
+        if before is not None and created >= float(before):
+            continue
+        if after is not None and created <= float(after):
+            continue
+        rows.append({"ModelName": model.model_name, "ModelArn": model.arn,
+                     "CreationTime": created})
+    key = "ModelName" if sort_by == "Name" else "CreationTime"
+    rows.sort(key=lambda r: (r[key], r["ModelName"]), reverse=order == "Descending")
+    out: dict[str, Any] = {"Models": rows[start:start + size]}
+    if start + size < len(rows):
+        out["NextToken"] = str(start + size)
+    return out
+
