@@ -84,8 +84,10 @@ class LogsService:
         on_aws = session.endpoint_url is None
         self._limiter = limiter or (_FILTER_LIMITER if on_aws else _UNLIMITED)
         self._get_limiter = get_limiter or (_GET_LIMITER if on_aws else _UNLIMITED)
-        # Auto: Live Tail on real AWS; a custom endpoint URL (moto, the local stack) is polled.
-        self._use_live = session.endpoint_url is None if use_live_tail is None else use_live_tail
+        # Auto (decided at the first tail, off the UI thread): Live Tail on real AWS and on the
+        # local stack, which streams it; another custom endpoint (plain moto answers one
+        # snapshot) is polled.
+        self._use_live = use_live_tail
 
     @property
     def _logs(self) -> Any:
@@ -122,6 +124,9 @@ class LogsService:
         if not follow:
             yield from poller.pass_once(raise_errors=True)
             return
+        if self._use_live is None:
+            self._use_live = self._session.endpoint_url is None or _streams_live_tail(
+                self._session.endpoint_url)
         if self._use_live:
             yield from self._live_then_poll(poller, group, stream, filter_pattern, stop)
         else:
@@ -236,6 +241,20 @@ class LogsService:
         # A stream that ends early is a server that only gives a snapshot: poll instead.
         if self._clock() - started < 60:
             raise errors.SmconsoleError("live tail ended at once")
+
+
+def _streams_live_tail(url: str) -> bool:
+    """Whether a custom endpoint is smconsole's local stack (its health route answers)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/_smconsole/health", timeout=2):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code == 503  # starting up: still the local stack
+    except (OSError, ValueError):
+        return False
 
 
 class _Cursor:

@@ -130,3 +130,9 @@ def keep_creation_time(region: str, action: str, params: dict[str, Any], at: flo
     found.creation_time = datetime.datetime.fromtimestamp(at, datetime.UTC).replace(tzinfo=None)
     if hasattr(found, "last_modified_time"):
         found.last_modified_time = found.creation_time
+
+
+def logs(region: str) -> Any:
+    from moto.logs.models import logs_backends
+
+    return logs_backends[account_id()][region]

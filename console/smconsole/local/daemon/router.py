@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from smconsole.local.daemon import answers, backends, constraints, shapes, wire
+from smconsole.local.daemon import answers, backends, constraints, livetail, shapes, wire
 from smconsole.local.daemon.internal import INTERNAL_ENVIRON
 from smconsole.local.daemon.invoke import DataPlane, Reply
 from smconsole.local.daemon.journal import RECORDED_AT, Journal
@@ -20,7 +20,8 @@ from smconsole.local.daemon.scaling import ScalingRecord
 
 HEALTH_PATH = "/_smconsole/health"
 STATUS_PATH = "/_smconsole/status"
-Response = tuple[int, list[tuple[str, str]], bytes]
+# A streamed body (Live Tail's event stream) is an iterator of frames instead of bytes.
+Response = tuple[int, list[tuple[str, str]], Any]
 
 
 def _json_error(code: str, message: str, status: int = 400) -> Response:
@@ -56,7 +57,7 @@ class Router:
                 time.sleep(self.latency_s)
             status, headers, body = self.dispatch(environ, _read_body(environ))
         start_response(f"{status} {_reason(status)}", headers)
-        return [body]
+        return [body] if isinstance(body, bytes) else body
 
     def dispatch(self, environ: dict[str, Any], body: bytes, *, journal: bool = True) -> Response:
         path = str(environ.get("PATH_INFO", ""))
@@ -133,6 +134,8 @@ class Router:
     def _intercept(self, call: wire.Call, body: bytes) -> Response | None:
         if call.service == "sagemaker" and call.action:
             return self._sagemaker(call, _loads(body))
+        if call.service == "logs" and call.action == "StartLiveTail":
+            return self._live_tail(call, _loads(body))
         if call.service == "application-autoscaling" and call.action == \
                 "DescribeScalingActivities":
             return _json(self.activities.describe(_loads(body)))
@@ -168,6 +171,15 @@ class Router:
                 return _json_error("ValidationException", listed)
             return _json(listed)
         return None
+
+    def _live_tail(self, call: wire.Call, params: dict[str, Any]) -> Response:
+        try:
+            session = livetail.LiveTail(call.region, params)
+        except Exception as exc:  # noqa: BLE001 - moto's validation errors, answered as AWS's
+            code = getattr(exc, "error_type", None) or "InvalidParameterException"
+            status = int(getattr(exc, "code", 400) or 400)
+            return _json_error(code, str(getattr(exc, "message", exc)), status)
+        return 200, [("Content-Type", livetail.CONTENT_TYPE)], session.frames()
 
     def _update_endpoint(self, call: wire.Call, params: dict[str, Any]) -> Response:
         name, config = params.get("EndpointName", ""), params.get("EndpointConfigName", "")
