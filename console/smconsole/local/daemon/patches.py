@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import datetime
+from typing import Any
 
 # SageMaker hosting instance families, current and past; moto's list stops years ago.
 _INSTANCE_TYPE = re.compile(
@@ -21,3 +24,100 @@ def apply() -> None:
                 "ml.g5.xlarge")
 
     models.FakeEndpointConfig.validate_instance_type = validate_instance_type  # type: ignore[method-assign]
+    _metric_math()
+    _target_tracking_alarms()
+
+
+def _metric_math() -> None:
+    """GetMetricData: datapoints on period boundaries and metric math (see metricmath.py)."""
+    from moto.cloudwatch.exceptions import ValidationError
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    from smconsole.local.daemon import metricmath
+
+    original = CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self: CloudWatchBackend, queries: list[dict[str, Any]],
+                        start_time: datetime, end_time: datetime,
+                        scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        if start_time >= end_time:
+            return original(self, queries, start_time, end_time, scan_by)  # moto's errors
+        try:
+            return metricmath.get_metric_data(
+                lambda *args: original(self, *args), queries, start_time, end_time, scan_by)
+        except metricmath.MathError as exc:
+            raise ValidationError(f"Error in expression: {exc}") from None
+
+    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+
+
+# What SageMaker's predefined target-tracking metric measures.
+_PREDEFINED = {"SageMakerVariantInvocationsPerInstance": ("AWS/SageMaker",
+                                                          "InvocationsPerInstance")}
+LOW_ALARM_SHARE = 0.9  # AWS's AlarmLow sits 10 % below the target
+
+
+def _target_tracking_alarms() -> None:
+    """Target tracking on a SageMaker variant creates AWS's AlarmHigh/AlarmLow pair (moto does
+    it for DynamoDB and ECS only); replacing or deleting the policy deletes them."""
+    from moto.applicationautoscaling.models import (
+        ApplicationAutoscalingBackend,
+        FakeApplicationAutoscalingPolicy,
+    )
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    original_create = FakeApplicationAutoscalingPolicy.create_alarms
+
+    def create_alarms(self: FakeApplicationAutoscalingPolicy) -> None:
+        original_create(self)
+        if self.policy_type != "TargetTrackingScaling" or self.service_namespace != "sagemaker":
+            return
+        config = self.target_tracking_scaling_policy_configuration or {}
+        custom = config.get("CustomizedMetricSpecification") or {}
+        predefined = (config.get("PredefinedMetricSpecification") or {}).get(
+            "PredefinedMetricType", "")
+        parts = self.resource_id.split("/")  # endpoint/<name>/variant/<variant>
+        if custom:
+            namespace, metric = custom.get("Namespace", ""), custom.get("MetricName", "")
+            dimensions = custom.get("Dimensions") or []
+            statistic = custom.get("Statistic") or "Average"
+        elif predefined in _PREDEFINED and len(parts) == 4:
+            namespace, metric = _PREDEFINED[predefined]
+            dimensions = [{"Name": "EndpointName", "Value": parts[1]},
+                          {"Name": "VariantName", "Value": parts[3]}]
+            statistic = "Sum"
+        else:
+            return
+        target = float(config.get("TargetValue") or 0)
+        cloudwatch = cloudwatch_backends[self.account_id][self.region_name]
+        action = self.policy_arn
+        pairs = [("AlarmHigh", "GreaterThanThreshold", 3, target)]
+        if not config.get("DisableScaleIn"):
+            pairs.append(("AlarmLow", "LessThanThreshold", 15, target * LOW_ALARM_SHARE))
+        for suffix, comparison, periods, threshold in pairs:
+            self.alarms.append(cloudwatch.put_metric_alarm(
+                name=f"TargetTracking-{self.resource_id}-{suffix}-{uuid.uuid4()}",
+                namespace=namespace, metric_name=metric, metric_data_queries=[],
+                comparison_operator=comparison, evaluation_periods=periods, period=60,
+                threshold=threshold, statistic=statistic,
+                description=f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {action}.",
+                dimensions=dimensions, alarm_actions=[action],
+            ))
+
+    FakeApplicationAutoscalingPolicy.create_alarms = create_alarms  # type: ignore[method-assign]
+
+    original_put = ApplicationAutoscalingBackend.put_scaling_policy
+
+    def put_scaling_policy(self: ApplicationAutoscalingBackend, policy_name: str,
+                           service_namespace: str, resource_id: str, scalable_dimension: str,
+                           *args: Any, **kwargs: Any) -> Any:
+        key = FakeApplicationAutoscalingPolicy.formulate_key(
+            service_namespace, resource_id, scalable_dimension, policy_name)
+        old = self.policies.get(key)
+        policy = original_put(self, policy_name, service_namespace, resource_id,
+                              scalable_dimension, *args, **kwargs)
+        if old is not None and old is not policy:
+            old.delete_alarms(self.account_id, self.region_name)
+        return policy
+
+    ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]

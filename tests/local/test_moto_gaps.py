@@ -1,0 +1,119 @@
+"""Moto gaps the daemon fills: ListModels paging, GetMetricData math and alignment,
+target-tracking alarms. Against the real daemon over HTTP; no endpoint needed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+from fixtures.local_stack import ROLE_ARN, unique
+from fixtures.shapes import problems
+
+pytestmark = pytest.mark.local_stack
+
+
+def test_list_models_filters_sorts_and_pages(local_stack) -> None:
+    sm = local_stack.client("sagemaker")
+    tag = unique("lm")
+    names = [f"{tag}-{letter}" for letter in "cab"]
+    for name in names:
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE_ARN,
+                        PrimaryContainer={"Image": "local"})
+    first = sm.list_models(NameContains=tag, SortBy="Name", SortOrder="Ascending",
+                           MaxResults=2)
+    assert problems(sm, "ListModels", first) == []
+    assert [m["ModelName"] for m in first["Models"]] == sorted(names)[:2]
+    rest = sm.list_models(NameContains=tag, SortBy="Name", SortOrder="Ascending",
+                          MaxResults=2, NextToken=first["NextToken"])
+    assert [m["ModelName"] for m in rest["Models"]] == sorted(names)[2:]
+    assert "NextToken" not in rest
+    newest = sm.list_models(NameContains=tag.upper(), MaxResults=1)["Models"]
+    assert newest[0]["ModelName"] == names[-1]  # CreationTime, Descending by default
+    assert set(newest[0]) == {"ModelName", "ModelArn", "CreationTime"}
+    with pytest.raises(ClientError, match="sortBy"):
+        sm.list_models(SortBy="Size")
+
+
+def _query(qid: str, metric: str, namespace: str, stat: str = "Sum",
+           visible: bool = False) -> dict:
+    return {"Id": qid, "ReturnData": visible, "MetricStat": {
+        "Metric": {"Namespace": namespace, "MetricName": metric}, "Period": 60, "Stat": stat}}
+
+
+def test_get_metric_data_math_and_period_alignment(local_stack) -> None:
+    cw = local_stack.client("cloudwatch")
+    namespace = unique("Test/Math")
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    # a: 1, 2, (gap), 4 per minute; b: 10 each minute; points land 17 s into each minute.
+    for minute, value in ((0, 1.0), (1, 2.0), (3, 4.0)):
+        cw.put_metric_data(Namespace=namespace, MetricData=[{
+            "MetricName": "a", "Value": value,
+            "Timestamp": base + timedelta(minutes=minute, seconds=17)}])
+    for minute in range(4):
+        cw.put_metric_data(Namespace=namespace, MetricData=[{
+            "MetricName": "b", "Value": 10.0,
+            "Timestamp": base + timedelta(minutes=minute, seconds=17)}])
+    answer = cw.get_metric_data(
+        StartTime=base + timedelta(seconds=37), EndTime=base + timedelta(minutes=4),
+        ScanBy="TimestampAscending",
+        MetricDataQueries=[
+            _query("a", "a", namespace, visible=True), _query("b", "b", namespace),
+            {"Id": "ratio", "Expression": "a / b * 100"},
+            {"Id": "total", "Expression": "SUM([a, b])"},
+            {"Id": "peak", "Expression": "MAX(a) + 0 * b"},
+            {"Id": "filled", "Expression": "FILL(a, 0)"},
+            {"Id": "repeat", "Expression": "FILL(a, REPEAT)"},
+            {"Id": "avg", "Expression": "AVG(METRICS())"},
+        ])
+    assert problems(cw, "GetMetricData", answer) == []
+    found = {r["Id"]: r for r in answer["MetricDataResults"]}
+    assert set(found) == {"a", "ratio", "total", "peak", "filled", "repeat", "avg"}
+    # On the period boundary (the minute), not 37 s past it as the start time was.
+    assert [t.astimezone(UTC) for t in found["a"]["Timestamps"]] == [
+        base + timedelta(minutes=m) for m in (0, 1, 3)]
+    assert found["a"]["Values"] == [1.0, 2.0, 4.0]
+    assert found["ratio"]["Values"] == [10.0, 20.0, 40.0]
+    assert found["total"]["Values"] == [11.0, 12.0, 10.0, 14.0]
+    assert found["peak"]["Values"] == [4.0] * 4
+    assert found["filled"]["Values"] == [1.0, 2.0, 0.0, 4.0]
+    assert found["repeat"]["Values"] == [1.0, 2.0, 2.0, 4.0]
+    assert found["avg"]["Values"] == [5.5, 6.0, 10.0, 7.0]
+    with pytest.raises(ClientError, match="expression"):
+        cw.get_metric_data(StartTime=base, EndTime=base + timedelta(minutes=4),
+                           MetricDataQueries=[_query("a", "a", namespace),
+                                              {"Id": "x", "Expression": "ANOMALY(a)"}])
+
+
+def test_target_tracking_policy_creates_and_deletes_its_alarms(local_stack) -> None:
+    session = local_stack.session()
+    aas, cw = session.client("application-autoscaling"), session.client("cloudwatch")
+    resource = f"endpoint/{unique('tt')}/variant/AllTraffic"
+    dimension = "sagemaker:variant:DesiredInstanceCount"
+    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
+                                 ScalableDimension=dimension, MinCapacity=0, MaxCapacity=2)
+    put = aas.put_scaling_policy(
+        PolicyName="backlog", ServiceNamespace="sagemaker", ResourceId=resource,
+        ScalableDimension=dimension, PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 5.0, "CustomizedMetricSpecification": {
+                "MetricName": "ApproximateBacklogSizePerInstance", "Namespace": "AWS/SageMaker",
+                "Dimensions": [{"Name": "EndpointName", "Value": resource.split("/")[1]}],
+                "Statistic": "Average"}})
+    assert problems(aas, "PutScalingPolicy", put) == []
+    names = sorted(a["AlarmName"] for a in put["Alarms"])
+    assert [n.rsplit("-", 5)[0] for n in names] == [
+        f"TargetTracking-{resource}-AlarmHigh", f"TargetTracking-{resource}-AlarmLow"]
+    alarms = cw.describe_alarms(AlarmNames=names)["MetricAlarms"]
+    assert problems(cw, "DescribeAlarms", {"MetricAlarms": alarms}) == []
+    by_kind = {a["AlarmName"].split("-")[-6]: a for a in alarms}
+    assert by_kind["AlarmHigh"]["Threshold"] == 5.0
+    assert by_kind["AlarmHigh"]["ComparisonOperator"] == "GreaterThanThreshold"
+    assert by_kind["AlarmLow"]["Threshold"] == pytest.approx(4.5)
+    assert by_kind["AlarmHigh"]["AlarmActions"] == [put["PolicyARN"]]
+    described = aas.describe_scaling_policies(ServiceNamespace="sagemaker",
+                                              ResourceId=resource)
+    assert problems(aas, "DescribeScalingPolicies", described) == []
+    aas.delete_scaling_policy(PolicyName="backlog", ServiceNamespace="sagemaker",
+                              ResourceId=resource, ScalableDimension=dimension)
+    assert cw.describe_alarms(AlarmNames=names)["MetricAlarms"] == []
