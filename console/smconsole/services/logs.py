@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import urllib3
+
 from smconsole import errors
 from smconsole.models.logs import (
     LogBatch,
@@ -234,6 +236,9 @@ class LogsService:
                             )
                     if self._clock() - started > LIVE_SESSION_LIMIT:
                         return
+            except urllib3.exceptions.HTTPError as exc:
+                # The server went away mid-stream (a stopped local stack, a dropped link).
+                raise errors.Unreachable(f"live tail stream broke: {exc}") from exc
             finally:
                 close = getattr(events_stream, "close", None)
                 if close:

@@ -52,15 +52,25 @@ class LiveTail:
         self.names = params.get("logStreamNames")
         self.prefixes = params.get("logStreamNamePrefixes")
         self.pattern = params.get("logEventFilterPattern") or ""
-        # Raises moto's own validation errors (too many groups, unknown group, both filters).
+        # Moto's own validation errors (too many groups, both stream filters), then ours.
         self.backend.start_live_tail(
             log_group_identifiers=params.get("logGroupIdentifiers") or [],
             log_stream_names=self.names, log_stream_name_prefixes=self.prefixes,
             log_event_filter_pattern=self.pattern)
-        self.groups = [self.backend._find_live_tail_log_group(i)
-                       for i in params.get("logGroupIdentifiers") or []]
+        self.groups = [self._group(i) for i in params.get("logGroupIdentifiers") or []]
         self.clock, self.sleep, self.limit_s = clock, sleep, limit_s
         self.cursor = self._newest_id()  # Live Tail carries only events from now on
+
+    def _group(self, identifier: str) -> Any:
+        """The group an ARN (with or without `:*`) or name names; moto's own lookup answers the
+        last group for an unknown ARN."""
+        from moto.logs.exceptions import ResourceNotFoundException
+
+        wanted = identifier.removesuffix(":*")
+        for group in list(self.backend.groups.values()):
+            if wanted in (group.arn.removesuffix(":*"), group.name):
+                return group
+        raise ResourceNotFoundException()
 
     def _streams(self) -> Iterator[tuple[Any, Any]]:
         for group in self.groups:
