@@ -7,6 +7,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 from fixtures.local_stack import ROLE_ARN, unique, upload_model, wait_for, wait_in_service
+from fixtures.shapes import problems
 
 pytestmark = pytest.mark.local_stack
 
@@ -27,9 +28,10 @@ def classifier_model(local_stack, tiny_classifier):
 
 def _config(sm, model: str, count: int = 1, instance_type: str = "ml.g5.xlarge") -> str:
     name = unique("config")
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+    created = sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
         "VariantName": "AllTraffic", "ModelName": model, "InstanceType": instance_type,
         "InitialInstanceCount": count, "InitialVariantWeight": 1.0}])
+    assert problems(sm, "CreateEndpointConfig", created) == []
     return name
 
 
@@ -53,7 +55,9 @@ def test_realtime_update_scale_and_delete(local_stack, classifier_model) -> None
     sm, runtime = session.client("sagemaker"), session.client("sagemaker-runtime")
     name = unique("realtime")
     first = _config(sm, classifier_model)
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=first)
+    created = sm.create_endpoint(EndpointName=name, EndpointConfigName=first)
+    assert problems(sm, "CreateEndpoint", created) == []
+    assert problems(sm, "DescribeEndpoint", sm.describe_endpoint(EndpointName=name)) == []
     with pytest.raises(ClientError, match="Cannot create already existing endpoint"):
         sm.create_endpoint(EndpointName=name, EndpointConfigName=first)
     wait_in_service(session, name, 120)
@@ -61,6 +65,7 @@ def test_realtime_update_scale_and_delete(local_stack, classifier_model) -> None
     answer = runtime.invoke_endpoint(EndpointName=name, ContentType="application/json",
                                      Body=json.dumps({"inputs": "a fine day"}))
     assert answer["InvokedProductionVariant"] == "AllTraffic"
+    assert problems(runtime, "InvokeEndpoint", answer) == []
     assert {"NEGATIVE", "POSITIVE"} & set(answer["Body"].read().decode().replace('"', " ")
                                           .split())
 
@@ -82,8 +87,10 @@ def test_realtime_update_scale_and_delete(local_stack, classifier_model) -> None
     assert variant["DesiredInstanceCount"] == 1
     assert variant["CurrentWeight"] == 1.0
 
-    sm.delete_endpoint(EndpointName=name)
-    assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Deleting"
+    assert problems(sm, "DeleteEndpoint", sm.delete_endpoint(EndpointName=name)) == []
+    deleting = sm.describe_endpoint(EndpointName=name)
+    assert problems(sm, "DescribeEndpoint", deleting) == []
+    assert deleting["EndpointStatus"] == "Deleting"
     wait_for(lambda: name not in {e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]},
              60)
     with pytest.raises(ClientError, match="Could not find endpoint"):
@@ -92,22 +99,31 @@ def test_realtime_update_scale_and_delete(local_stack, classifier_model) -> None
 
 def test_deregister_removes_policies_and_activities_are_served(local_stack) -> None:
     aas = local_stack.session().client("application-autoscaling")
+    cw = local_stack.session().client("cloudwatch")
     resource = f"endpoint/{unique('ghost')}/variant/AllTraffic"
-    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
-                                 ScalableDimension=DIMENSION, MinCapacity=0, MaxCapacity=2)
-    aas.put_scaling_policy(
+    registered = aas.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION,
+        MinCapacity=0, MaxCapacity=2)
+    assert problems(aas, "RegisterScalableTarget", registered) == []
+    put = aas.put_scaling_policy(
         PolicyName="p", ServiceNamespace="sagemaker", ResourceId=resource,
         ScalableDimension=DIMENSION, PolicyType="TargetTrackingScaling",
         TargetTrackingScalingPolicyConfiguration={
             "TargetValue": 5.0, "CustomizedMetricSpecification": {
                 "MetricName": "ApproximateBacklogSizePerInstance",
                 "Namespace": "AWS/SageMaker", "Statistic": "Average"}})
-    aas.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
-                                   ScalableDimension=DIMENSION)
+    alarms = [a["AlarmName"] for a in put["Alarms"]]
+    assert len(alarms) == 2
+    gone = aas.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
+                                          ScalableDimension=DIMENSION)
+    assert problems(aas, "DeregisterScalableTarget", gone) == []
+    assert cw.describe_alarms(AlarmNames=alarms)["MetricAlarms"] == []  # with their policy
     assert aas.describe_scaling_policies(ServiceNamespace="sagemaker",
                                          ResourceId=resource)["ScalingPolicies"] == []
     assert aas.describe_scaling_activities(ServiceNamespace="sagemaker",
                                            ResourceId=resource)["ScalingActivities"] == []
+    every = aas.describe_scaling_activities(ServiceNamespace="sagemaker")
+    assert problems(aas, "DescribeScalingActivities", every) == []
 
 
 def test_instance_that_dies_is_replaced(local_stack, classifier_model) -> None:

@@ -205,4 +205,14 @@ def test_delete_answers_fit_shapes(local_stack) -> None:
     created = sm.create_model(ModelName=name, ExecutionRoleArn=ROLE_ARN,
                               PrimaryContainer={"Image": "local"})
     assert problems(sm, "CreateModel", created) == []
+    config = unique("shape-config")
+    made = sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.g5.xlarge",
+        "InitialInstanceCount": 1}])
+    assert problems(sm, "CreateEndpointConfig", made) == []
+    described = sm.describe_endpoint_config(EndpointConfigName=config)
+    assert problems(sm, "DescribeEndpointConfig", described) == []
+    assert "DataCaptureConfig" not in described and "AsyncInferenceConfig" not in described
+    assert problems(sm, "DeleteEndpointConfig",
+                    sm.delete_endpoint_config(EndpointConfigName=config)) == []
     assert problems(sm, "DeleteModel", sm.delete_model(ModelName=name)) == []
