@@ -22,14 +22,18 @@ STATUS_STYLES = {
 
 
 def duration(seconds: float | None) -> str:
-    """Every span of time the console shows: 850ms, 12.3s, 4m05s, 2h10m, 3d (– when unknown)."""
+    """Every span of time the console shows: 850ms, 12.3s (12s when whole), 4m05s, 2h10m, 3d
+    (– when unknown)."""
     if seconds is None:
         return "–"
     seconds = max(0.0, seconds)
+    if seconds == 0:
+        return "0s"
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
-        return f"{seconds:.1f}s"
+        # Whole seconds (a cooldown) without a decimal; measured ones (a latency) with one.
+        return f"{seconds:.0f}s" if float(seconds).is_integer() else f"{seconds:.1f}s"
     if seconds < 3600:
         return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
     if seconds < 86400:

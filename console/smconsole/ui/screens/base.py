@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker
 
-from smconsole.models.deploy import Resource
+from smconsole.models.deploy import CleanupResult, Resource
 from smconsole.ui.screens.modals import ConfirmDeleteScreen, DeleteChoice
 
 if TYPE_CHECKING:
@@ -113,9 +113,9 @@ class EndpointActionsScreen(ConsoleScreen):
                      Resource("endpoint", name))
         self.post_message(self.cleaned(name, deploy.cleanup(resources)))
 
-    def cleaned(self, name: str, result: object) -> EndpointActionsScreen.Deleted:
-        deleted = [r.label() for r in getattr(result, "deleted", ())]
-        failed = [f"{r.label()}: {why}" for r, why in getattr(result, "failed", ())]
+    def cleaned(self, name: str, result: CleanupResult) -> EndpointActionsScreen.Deleted:
+        deleted = [r.label() for r in result.deleted]
+        failed = [f"{r.label()}: {why}" for r, why in result.failed]
         return self.Deleted(name, deleted, failed)
 
     @on(Deleted)

@@ -22,7 +22,7 @@ from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
-    from smconsole.ui.protocols import ServicesApi
+    from smconsole.ui.protocols import ContainerApi, ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
 RUN_NAME = "console"
@@ -66,7 +66,7 @@ class ContainerScreen(ConsoleScreen):
         self.running: Running | None = None
 
     @property
-    def api(self):
+    def api(self) -> ContainerApi | None:
         return self.services.container
 
     def compose(self) -> ComposeResult:

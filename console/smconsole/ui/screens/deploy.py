@@ -28,7 +28,7 @@ from smconsole.ui.screens.modals import ConfirmChangesScreen, diff_markup
 from smconsole.ui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
-    from smconsole.ui.protocols import ServicesApi
+    from smconsole.ui.protocols import DeployApi, ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
 DEFAULT_SPEC = "deploy-demo.yaml"
@@ -82,7 +82,7 @@ class DeployScreen(ConsoleScreen):
         self.last_progress: DeployProgress | None = None
 
     @property
-    def api(self):
+    def api(self) -> DeployApi | None:
         return self.services.deploy
 
     def compose(self) -> ComposeResult:

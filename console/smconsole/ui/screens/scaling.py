@@ -27,7 +27,7 @@ from smconsole.ui.screens.modals import ConfirmChangesScreen, diff_markup
 from smconsole.ui.widgets.scaling_form import METRICS, ScalingForm
 
 if TYPE_CHECKING:
-    from smconsole.ui.protocols import ServicesApi
+    from smconsole.ui.protocols import AutoscalingApi, ServicesApi
     from smconsole.ui.settings import ConsoleSettings
 
 
@@ -77,7 +77,7 @@ class ScalingScreen(ConsoleScreen):
         self.form_filled = False
 
     @property
-    def api(self):
+    def api(self) -> AutoscalingApi | None:
         return self.services.autoscaling
 
     def compose(self) -> ComposeResult:
