@@ -74,6 +74,7 @@ def free_port() -> int:
 def start_server(name: str, model_dir: Path, args: argparse.Namespace, log: Path):
     env = {**os.environ, "MODEL_DIR": str(model_dir), "HF_HUB_OFFLINE": "1"}
     env.update(TRANSFORMERS_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE", ACCESS_LOG="0")
+    env["DEVICE"] = args.device
     if name in ("ours", "before"):
         root = HERE if name == "ours" else Path(args.before)
         env.update(
@@ -97,7 +98,7 @@ def start_server(name: str, model_dir: Path, args: argparse.Namespace, log: Path
         "--batch-size",
         "64",
         "--device",
-        "cpu",
+        args.device,
         "--host",
         "127.0.0.1",
         "--port",
@@ -189,13 +190,15 @@ def measure(
         bench.stop(proc)
 
 
-def ceiling(model_dir: Path, texts: dict[str, list[str]], seconds: float) -> dict:
+def ceiling(
+    model_dir: Path, texts: dict[str, list[str]], seconds: float, device: str = "cpu"
+) -> dict:
     """Items/s of the model in-process: best batch size, passes as our batcher plans them."""
     from app import model
     from app.batching import plan_passes
     from app.schemas import EmbeddingRequest
 
-    handler = model.load_all(model_dir, "feature-extraction", "cpu")[0]
+    handler = model.load_all(model_dir, "feature-extraction", device)[0]
     found = {}
     for work, items in texts.items():
         decoded = handler.decode(EmbeddingRequest(inputs=items, normalize=True))
@@ -239,6 +242,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", default="1,32")
     parser.add_argument("--seconds", type=float, default=4.0, help="window (mixed: twice)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda, for every server")
     args = parser.parse_args(argv)
     args.levels = [int(c) for c in args.concurrency.split(",")]
     names = args.servers.split(",")
@@ -258,7 +262,7 @@ def main(argv: list[str]) -> int:
             order = names if round_ % 2 == 0 else list(reversed(names))
             for name in order:
                 measure(peers[name], model_dir, args, texts, Path(tmp), round_)
-    ceilings = ceiling(model_dir, texts, args.seconds)
+    ceilings = ceiling(model_dir, texts, args.seconds, args.device)
     print(f"load average at end: {os.getloadavg()}")
     report(peers, names, texts, args.levels, ceilings)
     return 0

@@ -25,7 +25,8 @@ class MiniLMAPI(ls.LitAPI):
         config = json.loads((model_dir / "sentence_bert_config.json").read_text())
         self.max_length = int(config.get("max_seq_length", 256))
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModel.from_pretrained(model_dir).eval()
+        self.device = device
+        self.model = AutoModel.from_pretrained(model_dir).to(device).eval()
 
     def decode_request(self, request: dict) -> str:
         return request["inputs"]
@@ -33,7 +34,7 @@ class MiniLMAPI(ls.LitAPI):
     def predict(self, texts: list[str]) -> list[list[float]]:
         enc = self.tokenizer(
             texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
+        ).to(self.device)
         with torch.inference_mode():
             hidden = self.model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -47,6 +48,6 @@ class MiniLMAPI(ls.LitAPI):
 
 if __name__ == "__main__":
     api = MiniLMAPI(max_batch_size=64, batch_timeout=0.005)
-    server = ls.LitServer(api, accelerator="cpu", workers_per_device=1)
+    server = ls.LitServer(api, accelerator=os.environ.get("DEVICE", "cpu"), workers_per_device=1)
     print(f"listening on http://127.0.0.1:{os.environ['PORT']}", flush=True)
     server.run(port=int(os.environ["PORT"]), host="127.0.0.1", generate_client_file=False)
