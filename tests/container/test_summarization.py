@@ -77,6 +77,8 @@ def test_summaries_do_not_depend_on_batch_neighbours(summarizer: Server) -> None
     [
         ({"text": "x", "max_length": 5, "min_length": 9}, "min_length"),
         ({"text": "x", "max_length": "long"}, "max_length"),
+        ({"text": "x", "max_length": "30"}, "max_length"),  # strict: no string-to-int
+        ({"text": "x", "max_length": 30.0}, "max_length"),
         ({"max_length": 5}, "inputs"),
         ({"text": 3}, "text"),
     ],
