@@ -91,8 +91,8 @@ class DeployScreen(ConsoleScreen):
             yield Label("Spec", classes="deploy-label")
             yield Input(value=self.spec_path, id="deploy-path", select_on_focus=False,
                         suggester=PathSuggester((".yaml", ".yml")))
-        yield Static("Enter: dry run of this spec (what will be created or changed); then "
-                     "a applies, p plans again", id="deploy-status")
+        yield Static("Enter: dry run of this spec (the diff); then a applies",
+                     id="deploy-status")
         with Horizontal(id="deploy-body"):
             with Vertical(id="deploy-plan-box", classes="deploy-box"):
                 yield Static("[b]Plan[/b]", classes="deploy-box-title")

@@ -61,7 +61,7 @@ class EndpointsScreen(EndpointActionsScreen):
         Binding("s", "sort", "Sort", id="endpoints.sort", show=False),
         Binding("S", "reverse", "Reverse", id="endpoints.reverse", show=False),
         Binding("ctrl+d", "delete", "Delete", id="endpoints.delete"),
-        Binding("dollar_sign", "cost", "Cost", id="endpoints.cost"),
+        Binding("dollar_sign", "cost", "Cost", id="endpoints.cost", show=False),
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
     MUTATING = frozenset({"delete"})
