@@ -11,6 +11,7 @@ from diagnose_fakes import (
     FakeTimelines,
     failed_timeline,
     pending_timeline,
+    sample_healths,
 )
 from fixtures.screen_host import Host, until
 from smconsole.ui.screens.doctor import ConfirmFixScreen, DoctorScreen
@@ -155,3 +156,99 @@ def test_snapshot_doctor_fix_diff(snap_compare, size) -> None:
         await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmFixScreen), 10)
 
     assert snap_compare(doctor_host(), terminal_size=size, run_before=run_before)
+
+
+# ---- in the console: the Health column, :doctor, :request and Enter on a request -----------
+
+def console(**extra):
+    from dataclasses import dataclass
+    from typing import Any
+
+    from smconsole.ui.app import SMConsole
+
+    from tests.ui.fakes import FakeServices as UiFakes
+
+    @dataclass
+    class WithDiagnosis(UiFakes):
+        timeline: Any = None
+        doctor: Any = None
+
+    services = WithDiagnosis(**extra)
+    return SMConsole(services, ConsoleSettings()), services
+
+
+class MarkingDoctor(FakeDoctor):
+    """Every async endpoint of the UI fakes: summarizer-prod has an error, the rest are clean."""
+
+    def check(self, name: str, *, quick: bool = False):
+        from smconsole.models.doctor import EndpointHealth
+
+        self.planned.append(f"check {name} quick={quick}")
+        if name == "summarizer-prod":
+            return EndpointHealth(name, "InService", sample_healths()[0].findings)
+        return EndpointHealth(name, "InService")
+
+
+async def test_the_endpoints_list_shows_each_async_endpoints_health_mark() -> None:
+    doctor = MarkingDoctor()
+    app, _ = console(doctor=doctor)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.endpoints_screen
+        await until(pilot, lambda: screen.health.get("summarizer-prod"), 10)
+        table = screen.query_one("#endpoints-table")
+        await until(pilot, lambda: str(table.get_row("summarizer-prod")[2]) == "✖", 10)
+        assert str(table.get_row("embeddings")[2]) == ""  # real-time: not checked
+        assert all("quick=True" in c for c in doctor.planned)  # never the log-reading check
+        checked = len(doctor.planned)
+        screen.load_endpoints()  # a refresh with nothing changed checks nothing again
+        await until(pilot, lambda: screen.refreshed_at is not None and not screen._loading, 10)
+        await pilot.pause()
+        assert len(doctor.planned) == checked
+        table.move_cursor(row=table.get_row_index("summarizer-prod"))
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, DoctorScreen), 10)
+        assert app.screen.only == "summarizer-prod"
+
+
+async def test_jumps_open_the_doctor_and_a_requests_timeline() -> None:
+    timelines = FakeTimelines({FAILED.request.inference_id: FAILED})
+    app, _ = console(doctor=FakeDoctor(), timeline=timelines)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.endpoints_screen.loaded, 10)
+        app.jump(":doctor")
+        await until(pilot, lambda: isinstance(app.screen, DoctorScreen) and app.screen.healths, 10)
+        assert app.screen.only is None  # every endpoint, not the selected one
+        app.jump(f":request {FAILED.request.inference_id}")
+        await until(pilot, lambda: isinstance(app.screen, TimelineScreen)
+                    and app.screen.timeline is not None, 10)
+        app.jump(":request")  # no id: says so, opens nothing
+        await pilot.pause()
+        assert isinstance(app.screen, TimelineScreen) and timelines.calls == [
+            FAILED.request.inference_id]
+
+
+async def test_enter_on_a_request_row_opens_its_timeline() -> None:
+    from smconsole.ui.screens.requests import RequestsScreen
+
+    from tests.requests.screen_fakes import FakeOutputs, FakeRequests
+
+    requests = FakeRequests()
+    first = requests.rows[0]
+    timelines = FakeTimelines({first.inference_id: FAILED})
+    app, _ = console(timeline=timelines, requests=requests, outputs=FakeOutputs())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.endpoints_screen.loaded, 10)
+        app.jump(":requests")
+        await until(pilot, lambda: isinstance(app.screen, RequestsScreen)
+                    and app.screen.query("#requests-table")
+                    and app.screen.query_one("#requests-table").row_count == 5, 10)
+        app.screen.query_one("#requests-table").move_cursor(row=0)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TimelineScreen)
+                    and app.screen.timeline is not None, 10)
+        assert timelines.calls == [first.inference_id]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, RequestsScreen), 10)
+        await pilot.press("p")  # the result in place, as before
+        await until(pilot, lambda: "1 × 384" in str(app.screen.query_one("#preview-body").render()),
+                    10)

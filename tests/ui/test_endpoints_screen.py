@@ -43,9 +43,10 @@ async def test_table_shows_every_column_then_filters_and_sorts(moto_session) -> 
 
         await until(pilot, lambda: "ml.m5.xlarge" in screen.prices)
         row = [str(cell) for cell in screen.query_one(DataTable).get_row("alpha")]
-        # $/h: 2 instances x ml.m5.xlarge's 0.23 in the shipped us-east-1 price table
-        assert row[:6] == ["alpha", "InService", "ml.m5.xlarge", "2/2", "0.460", "async"]
-        assert str(screen.query_one(DataTable).get_row("beta-rt")[5]) == "real-time"
+        # $/h: 2 instances x ml.m5.xlarge's 0.23 in the shipped us-east-1 price table;
+        # "" in the health column: these fake services have no doctor.
+        assert row[:7] == ["alpha", "InService", "", "ml.m5.xlarge", "2/2", "0.460", "async"]
+        assert str(screen.query_one(DataTable).get_row("beta-rt")[6]) == "real-time"
 
         await pilot.press("slash", "b", "e")
         assert _table_names(screen) == ["beta-rt"]

@@ -19,6 +19,7 @@ from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.container_ops import ContainerScreen
 from smconsole.ui.screens.cost import CostScreen
 from smconsole.ui.screens.deploy import DeployScreen
+from smconsole.ui.screens.doctor import DoctorScreen
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen
 from smconsole.ui.screens.endpoints import EndpointsScreen
 from smconsole.ui.screens.logs import LogsScreen
@@ -31,6 +32,7 @@ from smconsole.ui.screens.modals import (
 )
 from smconsole.ui.screens.requests import RequestsScreen
 from smconsole.ui.screens.scaling import ScalingScreen
+from smconsole.ui.screens.timeline import TimelineScreen
 from smconsole.ui.settings import ConsoleSettings, save_theme
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ class View:
 
     make: Callable[[ServicesApi, ConsoleSettings, str], ConsoleScreen]
     needs_endpoint: bool = False
+    # A view whose one argument is not an endpoint and must be typed: what to ask for.
+    needs: str | None = None
 
 
 # The `:` views (Textual's SCREENS idea: a plain table of factories, nothing found by reflection).
@@ -58,6 +62,10 @@ VIEWS: dict[str, View] = {
     "container": View(lambda services, settings, _: ContainerScreen(services, settings)),
     # `:cost` every endpoint, `:cost NAME` one.
     "cost": View(lambda services, settings, name: CostScreen(services, settings, name or None)),
+    # `:doctor` every endpoint, `:doctor NAME` one; `:request ID` one request's timeline.
+    "doctor": View(lambda services, settings, name: DoctorScreen(services, settings, name or None)),
+    "request": View(lambda services, settings, ref: TimelineScreen(services, settings, ref),
+                    needs="a request (inference id, or BATCH/INDEX)"),
 }
 ALIASES = {"ep": "endpoints", "e": "endpoints", "describe": "endpoint", "log": "logs"}
 assert set(VIEWS) | {"endpoints"} == set(VIEWS_WITH_ENDPOINT) | set(VIEWS_WITHOUT)
@@ -155,6 +163,9 @@ class SMConsole(App[None]):
     def open_detail(self, name: str) -> None:
         self.push_screen(EndpointDetailScreen(self.services, self.settings, name))
 
+    def open_timeline(self, ref: str) -> None:
+        self.push_screen(TimelineScreen(self.services, self.settings, ref))
+
     def open_logs(self, name: str) -> None:
         self.push_screen(LogsScreen(self.services, self.settings, name))
 
@@ -208,7 +219,7 @@ class SMConsole(App[None]):
         if not words:
             return
         typed, args = words[0].lower(), words[1:]
-        target = _resolve(typed)
+        target = _resolve(typed, has_argument=bool(args))
         if target is None:
             known = ", ".join(sorted({*VIEWS, "endpoints"}))
             self.notify(f"unknown view :{typed} (views: {known})", severity="warning",
@@ -221,6 +232,9 @@ class SMConsole(App[None]):
         view = VIEWS[target]
         # Only a view that shows one endpoint takes the highlighted one when none is named.
         name = args[0] if args else (self._current_endpoint() if view.needs_endpoint else "")
+        if view.needs and not name:
+            self.notify(f":{target} needs {view.needs}", severity="warning", markup=False)
+            return
         if view.needs_endpoint and not name:
             self.notify(f":{target} needs an endpoint name (:{target} NAME)",
                         severity="warning", markup=False)
@@ -272,13 +286,16 @@ class SMConsole(App[None]):
             yield SystemCommand(f"logs: tail {name}", "logs", lambda n=name: self.open_logs(n))
 
 
-def _resolve(typed: str) -> str | None:
+def _resolve(typed: str, *, has_argument: bool = False) -> str | None:
     names = sorted({*VIEWS, "endpoints"})
     if typed in names:
         return typed
     if typed in ALIASES:
         return ALIASES[typed]
     matches = [n for n in names if n.startswith(typed)]
+    if not has_argument:
+        # `:re` is `:requests`: a view that cannot open without its argument is not meant.
+        matches = [n for n in matches if n not in VIEWS or not VIEWS[n].needs] or matches
     if len(matches) == 1:
         return matches[0]
     # "endpoint" is a prefix of "endpoints": the shorter wins when both match.

@@ -30,6 +30,7 @@ from smconsole.models.deploy import (
     DeployResult,
     Resource,
 )
+from smconsole.models.doctor import EndpointHealth, Finding, FixPlan, FixResult
 from smconsole.models.endpoints import Endpoint, EndpointDetail
 from smconsole.models.logs import LogBatch
 from smconsole.models.metrics import MetricSeries
@@ -42,6 +43,7 @@ from smconsole.models.requests import (
     SubmitProgress,
 )
 from smconsole.models.scaling import ScalingPlan, ScalingResult, ScalingState
+from smconsole.models.timeline import Timeline
 from smconsole.specs.batch import PlannedBatch
 from smconsole.specs.deploy import DeploySpec
 from smconsole.specs.scaling import ScalingSpec
@@ -147,6 +149,18 @@ class CostApi(Protocol):
     def apply(self, plan: ScalingPlan) -> ScalingResult: ...
 
 
+class TimelineApi(Protocol):
+    def timeline(self, ref: str) -> Timeline: ...
+
+
+class DoctorApi(Protocol):
+    def check(self, name: str, *, quick: bool = False) -> EndpointHealth: ...
+    def check_all(self, names: list[str] | None = None) -> list[EndpointHealth]: ...
+    def plan_fix(self, finding: Finding) -> FixPlan: ...
+    def apply_fix(self, plan: FixPlan,
+                  progress: Callable[[Any], None] | None = None) -> FixResult: ...
+
+
 class ServicesApi(Protocol):
     """The bundle the app is given (smconsole.services.registry.Services or a test fake)."""
 
@@ -168,6 +182,10 @@ class ServicesApi(Protocol):
     def container(self) -> ContainerApi | None: ...
     @property
     def cost(self) -> CostApi | None: ...
+    @property
+    def timeline(self) -> TimelineApi | None: ...
+    @property
+    def doctor(self) -> DoctorApi | None: ...
     @property
     def label(self) -> str: ...
     @property

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from smconsole.ui.settings import ConsoleSettings
 
 COLUMNS = (
-    ("name", "Name"), ("status", "Status"), ("instance", "Instance type"),
+    ("name", "Name"), ("status", "Status"), ("health", "H"), ("instance", "Instance type"),
     ("instances", "Cur/Des"), ("rate", "$/h"), ("kind", "Kind"), ("created", "Created"),
     ("modified", "Last modified"),
 )
@@ -33,6 +33,7 @@ SORT_KEYS = {
     "name": lambda e: e.name,
     "status": lambda e: (e.status, e.name),
     "instance": lambda e: (e.instance_type or "", e.name),
+    "health": lambda e: e.name,  # replaced per screen: the marks live on the screen
     "instances": lambda e: (e.current_instances or 0, e.desired_instances or 0, e.name),
     "rate": lambda e: e.name,  # by price: the screen's own key (it knows the prices)
     "kind": lambda e: (e.kind, e.name),
@@ -44,6 +45,11 @@ STATUS_FILTERS = (None, "InService", "Creating", "Updating", "Failed", "Deleting
 # this are redone, a few per refresh, so the counts converge without a call per endpoint.
 DESCRIBE_MAX_AGE_S = 60.0
 REDESCRIBE_PER_REFRESH = 20
+# The health mark is the doctor's quick (control-plane) check, redone when an endpoint changes;
+# a few per refresh so a thousand endpoints cost no burst of calls.
+HEALTH_PER_REFRESH = 10
+MARK_STYLE = {"✖": "bold red", "!": "yellow", "·": "dim", "✓": "green", "?": "magenta"}
+MARK_ORDER = {"✖": 0, "!": 1, "?": 2, "·": 3, "✓": 4, "": 5}
 
 
 class EndpointsScreen(EndpointActionsScreen):
@@ -54,6 +60,7 @@ class EndpointsScreen(EndpointActionsScreen):
         Binding("enter", "open", "Detail", id="endpoints.open"),
         Binding("d", "open", "Describe", id="endpoints.describe"),
         Binding("l", "logs", "Logs", id="endpoints.logs"),
+        Binding("h", "doctor", "Doctor", id="endpoints.doctor", show=False),
         Binding("r", "refresh", "Refresh", id="endpoints.refresh"),
         Binding("slash", "filter", "Filter", id="endpoints.filter"),
         Binding("f", "status_filter", "Status filter", id="endpoints.status_filter",
@@ -92,6 +99,15 @@ class EndpointsScreen(EndpointActionsScreen):
 
         prices: dict[str, Price]
 
+    @dataclass
+    class HealthChecked(Message):
+        """The doctor's quick check of one endpoint, as of its LastModifiedTime."""
+
+        name: str
+        modified: object
+        mark: str
+        summary: str
+
     def __init__(self, services: ServicesApi, settings: ConsoleSettings) -> None:
         super().__init__(services, settings, id="endpoints-screen")
         self.endpoints: dict[str, Endpoint] = {}
@@ -104,6 +120,8 @@ class EndpointsScreen(EndpointActionsScreen):
         self._loading = False
         self.prices: dict[str, Price] = {}
         self._described_at: dict[str, float] = {}
+        self.health: dict[str, tuple[object, str, str]] = {}  # name -> (modified, mark, why)
+        self._checking_health = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -245,6 +263,38 @@ class EndpointsScreen(EndpointActionsScreen):
     def refreshed(self, message: Refreshed) -> None:
         self.refreshed_at = message.at
         self._update_status()
+        # getattr: bundles built before the doctor existed (older fakes) simply show no marks.
+        doctor = getattr(self.services, "doctor", None)
+        if doctor is not None and not self._checking_health:
+            due = [e for e in self.endpoints.values() if e.is_async
+                   and self.health.get(e.name, (None,))[0] != e.last_modified]
+            if due:
+                self._checking_health = True
+                self.check_health([(e.name, e.last_modified) for e in due[:HEALTH_PER_REFRESH]])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints-health")
+    def check_health(self, due: list[tuple[str, object]]) -> None:
+        from smconsole.errors import SmconsoleError
+
+        doctor = self.services.doctor
+        try:
+            for name, modified in due:
+                try:
+                    health = doctor.check(name, quick=True)  # type: ignore[union-attr]
+                except SmconsoleError as exc:
+                    self.post_message(self.HealthChecked(name, modified, "?", str(exc)))
+                    continue
+                worst = [f.title for f in health.findings if f.severity == health.worst]
+                summary = f"{len(health.findings)} finding(s): {worst[0]}" if worst else "clean"
+                self.post_message(self.HealthChecked(name, modified, health.mark, summary))
+        finally:
+            self._checking_health = False
+
+    @on(HealthChecked)
+    def health_checked(self, message: HealthChecked) -> None:
+        self.health[message.name] = (message.modified, message.mark, message.summary)
+        if message.name in self.endpoints and self.is_mounted:
+            self._sync({message.name})
 
     # ---- the table ------------------------------------------------------------------------
 
@@ -257,6 +307,9 @@ class EndpointsScreen(EndpointActionsScreen):
         ]
         if self.sort_column == "rate":
             rows.sort(key=lambda e: (self.rate(e) or -1.0, e.name), reverse=self.sort_reverse)
+        elif self.sort_column == "health":
+            rows.sort(key=lambda e: (MARK_ORDER.get(self._mark(e.name), 5), e.name),
+                      reverse=self.sort_reverse)
         else:
             rows.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
         return rows
@@ -264,14 +317,21 @@ class EndpointsScreen(EndpointActionsScreen):
     def _cells(self, name: str) -> Cells:
         endpoint = self.endpoints[name]
         now = self.settings.clock()
+        mark = self._mark(name)
         return (
             Text(endpoint.name), fmt.status_text(endpoint, now),
+            Text(mark, style=MARK_STYLE.get(mark, "")),
             Text(endpoint.instance_type or ""),
             Text(f"{fmt.count(endpoint.current_instances)}/"
                  f"{fmt.count(endpoint.desired_instances)}"),
             self._rate_cell(endpoint), Text(endpoint.kind), Text(fmt.when(endpoint.created)),
             Text(fmt.when(endpoint.last_modified)),
         )
+
+    def _mark(self, name: str) -> str:
+        """✖ ! · ✓ from the doctor's quick check ('' until checked, and for real-time)."""
+        found = self.health.get(name)
+        return found[1] if found else ""
 
     def _sync(self, changed: set[str] | None = None) -> None:
         """Show `visible()` in order; `changed` names the only rows that may differ."""
@@ -335,6 +395,12 @@ class EndpointsScreen(EndpointActionsScreen):
         name = self.selected_name()
         if name:
             self.app.open_logs(name)  # type: ignore[attr-defined]
+
+    def action_doctor(self) -> None:
+        """The selected endpoint's findings (the H column is their quick summary)."""
+        name = self.selected_name()
+        if name:
+            self.app.jump(f":doctor {name}")  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
         self._loading = True  # shown at once; the worker clears it

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # What `:` completes to; the first word may also be any unique prefix (`:re` → requests).
 VIEWS_WITH_ENDPOINT = ("endpoint", "logs", "scaling")
-VIEWS_WITHOUT = ("endpoints", "requests", "deploy", "container", "cost")
+VIEWS_WITHOUT = ("endpoints", "requests", "deploy", "container", "cost", "doctor", "request")
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ class JumpScreen(ModalScreen[str | None]):
             yield Label(":", id="jump-colon")
             yield Input(suggester=self._suggester, id="jump-input", select_on_focus=False,
                         placeholder="endpoints, endpoint NAME, logs NAME, requests, "
-                                    "scaling NAME, deploy, container")
+                                    "request ID, scaling NAME, deploy, container, doctor")
 
     def on_mount(self) -> None:
         self.query_one("#jump-input", Input).focus()

@@ -66,14 +66,16 @@ WATCH_RETRY_S = 5.0
 
 
 class RequestsScreen(ConsoleScreen):
-    """Async requests: `s` submits a YAML, Enter opens a result, `f` filters, `R` re-sends
+    """Async requests: `s` submits a YAML, Enter opens a request's timeline (`p` previews its
+    result in place), `f` filters, `R` re-sends
     the failed requests of the selected batch, `e` exports the visible rows to JSONL."""
 
     AREA = "requests"
     CSS_PATH = "requests.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "submit", "Submit", id="requests.submit"),
-        Binding("enter", "open", "Preview", id="requests.open", show=False),
+        Binding("enter", "open", "Timeline", id="requests.open", show=False),
+        Binding("p", "preview", "Preview", id="requests.preview"),
         Binding("f", "status_filter", "Status", id="requests.filter"),
         Binding("R", "resubmit", "Re-send failed", id="requests.resubmit", show=False),
         Binding("e", "export", "Export", id="requests.export"),
@@ -436,6 +438,17 @@ class RequestsScreen(ConsoleScreen):
         self.action_open()
 
     def action_open(self) -> None:
+        """Enter: the request's timeline (what happened to it); the preview without one."""
+        request = self.selected()
+        if request is None:
+            return
+        open_timeline = getattr(self.app, "open_timeline", None)
+        if getattr(self.services, "timeline", None) is not None and open_timeline is not None:
+            open_timeline(request.inference_id)
+            return
+        self.action_preview()
+
+    def action_preview(self) -> None:
         request = self.selected()
         if request is None:
             return
