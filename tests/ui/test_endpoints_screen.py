@@ -42,10 +42,12 @@ async def test_table_shows_every_column_then_filters_and_sorts(moto_session) -> 
         from textual.widgets import DataTable
 
         await until(pilot, lambda: "ml.m5.xlarge" in screen.prices)
+        # H: the doctor's quick check (alpha, on moto, has no scalable target: a warning).
+        await until(pilot, lambda: "alpha" in screen.health)
         row = [str(cell) for cell in screen.query_one(DataTable).get_row("alpha")]
-        # $/h: 2 instances x ml.m5.xlarge's 0.23 in the shipped us-east-1 price table;
-        # "" in the health column: these fake services have no doctor.
-        assert row[:7] == ["alpha", "InService", "", "ml.m5.xlarge", "2/2", "0.460", "async"]
+        # $/h: 2 instances x ml.m5.xlarge's 0.23 in the shipped us-east-1 price table
+        assert row[:7] == ["alpha", "InService", "!", "ml.m5.xlarge", "2/2", "0.460", "async"]
+        assert str(screen.query_one(DataTable).get_row("beta-rt")[2]) == ""  # real-time
         assert str(screen.query_one(DataTable).get_row("beta-rt")[6]) == "real-time"
 
         await pilot.press("slash", "b", "e")
