@@ -155,3 +155,34 @@ def test_cli_json(local_stack: Any, endpoint: str) -> None:
     bad = cli(endpoint, "--since", "soon")
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
     assert "--since 'soon'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_the_cost_view_applies_a_proposal_that_reaches_the_target(local_stack: Any,
+                                                                       endpoint: str) -> None:
+    """Through the console's own services: s replays, → chooses zero-1h, a shows the diff,
+    y applies; the variant's target then carries that policy."""
+    from fixtures.screen_host import Host, until
+    from smconsole.services.registry import Services
+    from smconsole.ui.screens.cost import CostScreen
+    from smconsole.ui.screens.modals import ConfirmChangesScreen
+    from smconsole.ui.settings import ConsoleSettings
+
+    session = local_stack.session()
+    services = Services.build(session)
+    host = Host(lambda: CostScreen(services, ConsoleSettings(), endpoint))
+    async with host.run_test(size=(120, 40)) as pilot:
+        screen = host.screen
+        await until(pilot, lambda: screen.costs, timeout=60)
+        assert screen.costs[endpoint].has_target
+        await pilot.press("s")
+        await until(pilot, lambda: screen.simulation is not None, timeout=60)
+        await pilot.press("right", "right")  # current, zero-5m, zero-15m -> zero-1h
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(host.screen, ConfirmChangesScreen), timeout=60)
+        await pilot.press("y")
+        await until(pilot, lambda: "applied" in str(screen.query_one("#cost-status").render()),
+                    timeout=60)
+    assert host.errors == []
+    state = AutoscalingService(session).describe(endpoint)
+    tracking = next(p for p in state.policies if p.policy_type == "TargetTrackingScaling")
+    assert tracking.scale_in_cooldown == 3600 and state.target.min_capacity == 0
