@@ -385,6 +385,8 @@ def _windows(since: timedelta) -> list[tuple[str, timedelta]]:
 
 def _label(span: timedelta) -> str:
     seconds = int(span.total_seconds())
+    if seconds < 2 * 86400 and seconds % 3600 == 0:
+        return f"{seconds // 3600}h"  # 24h, not 1d: as the windows are named elsewhere
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"

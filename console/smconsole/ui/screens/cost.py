@@ -34,7 +34,7 @@ COLUMNS = (
     ("instance", "Instance"),
 )
 PLOT_HEIGHT = 4
-AXIS_WIDTH = 4
+AXIS_WIDTH = 5  # four characters of scale and the axis line
 BLOCKS = " ▁▂▃▄▅▆▇█"
 SIM_ROWS = (("policy", "policy"), ("hours", "instance-h"), ("usd", "$"), ("saved", "saved $"),
             ("cold", "cold starts"), ("delayed", "delayed"), ("p50", "wait p50"),
@@ -332,9 +332,18 @@ def plot_text(values: list[float], height: int) -> Text:
         for value in values:
             eighths = round(value / peak * height * 8) if peak else 0
             line.append(BLOCKS[max(0, min(8, eighths - (row - 1) * 8))])
-        axis = f"{peak:>3.3g}" if row == height else ("  0" if row == 1 else "   ")
+        axis = _axis(peak) if row == height else ("   0" if row == 1 else "    ")
         rows.append(f"{axis}▕" + "".join(line))
     return Text("\n".join(rows), style="green", no_wrap=True, overflow="crop")
+
+
+def _axis(peak: float) -> str:
+    """The peak in exactly four characters (the plot's width leaves room for no more)."""
+    if peak >= 100:
+        return f"{min(peak, 9999):>4.0f}"
+    if peak >= 0.1:
+        return f"{peak:>4.1f}" if peak < 10 else f"{peak:>4.0f}"
+    return "<0.1" if peak > 0 else "   0"
 
 
 def rate_text(value: float | None) -> Text:
