@@ -58,12 +58,25 @@ class _Lookup:
     final: bool
 
 
-def data_log_phase(message: str) -> tuple[str | None, float | None]:
+_PHASE_TOKENS = {
+    "queued": "queued", "received": "queued", "accepted": "queued", "enqueued": "queued",
+    "started": "started", "dequeued": "started", "dispatched": "started", "running": "started",
+    "finished": "finished", "completed": "finished", "succeeded": "finished",
+    "failed": "finished", "expired": "finished", "done": "finished",
+}
+
+
+def data_log_phase(message: str, inference_id: str = "") -> tuple[str | None, float | None]:
     """(queued | started | finished | None, a time the line itself states) of a data-log line.
 
-    The platform's wording is not documented, so both JSON lines and plain text are read, by
-    keywords; a line naming no phase is kept as a plain line of the request.
+    The platform's wording is not documented, so both JSON lines and plain text are read: a
+    word that names a phase (`queued inference_id=...`, as the local stack writes), else
+    keywords; the id and any URL are left out first (an id may well contain "fail").
+    A line naming no phase is kept as a plain line of the request.
     """
+    if inference_id:
+        message = message.replace(inference_id, " ")
+    message = re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", " ", message)
     text, stated = message, None
     start = message.find("{")
     if start >= 0:
@@ -75,6 +88,9 @@ def data_log_phase(message: str) -> tuple[str | None, float | None]:
             text = " ".join(str(data[k]) for k in _PHASE_KEYS if k in data) or message
             stated = next((t for t in (_epoch(data.get(k)) for k in _TIME_KEYS) if t), None)
     lowered = text.lower()
+    for word in re.findall(r"[a-z]+", lowered):
+        if word in _PHASE_TOKENS:
+            return _PHASE_TOKENS[word], stated
     for phase, words in _PHASE_WORDS:
         if any(word in lowered for word in words):
             return phase, stated
@@ -139,7 +155,7 @@ class TimelineService:
         container = [line for line in lookup.lines if line.kind == "container"]
         phases: dict[str, tuple[float, RequestLogLine]] = {}
         for line in data_lines:
-            phase, stated = data_log_phase(line.message)
+            phase, stated = data_log_phase(line.message, request.inference_id)
             if phase and phase not in phases:
                 phases[phase] = (stated or line.timestamp, line)
         data_missing = self._data_log_missing(request, lookup, container)
