@@ -92,6 +92,9 @@ def test_target_tracking_policy_creates_and_deletes_its_alarms(local_stack) -> N
     dimension = "sagemaker:variant:DesiredInstanceCount"
     aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
                                  ScalableDimension=dimension, MinCapacity=0, MaxCapacity=2)
+    targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+    assert [t["ResourceId"] for t in targets["ScalableTargets"]] == [resource]
+    assert problems(aas, "DescribeScalableTargets", targets) == []
     put = aas.put_scaling_policy(
         PolicyName="backlog", ServiceNamespace="sagemaker", ResourceId=resource,
         ScalableDimension=dimension, PolicyType="TargetTrackingScaling",

@@ -124,7 +124,9 @@ def test_seed_steps_5_to_9(local_stack, monkeypatch, tmp_path: Path) -> None:
     def receive():
         got = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1,
                                   MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(json.loads(m["Body"])["Message"]) for m in got]
+        notes = [json.loads(json.loads(m["Body"])["Message"]) for m in got]
+        # The endpoint's creation sent a TestNotification first, as SageMaker does.
+        return [n for n in notes if n.get("eventName") != "TestNotification"]
 
     note = poll(receive)[0]
     assert note["invocationStatus"] == "Completed"

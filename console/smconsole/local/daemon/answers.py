@@ -121,3 +121,17 @@ def list_models(region: str, params: dict[str, Any]) -> dict[str, Any] | str:
         out["NextToken"] = str(start + size)
     return out
 
+
+
+# What Application Auto Scaling uses for a SageMaker target registered without RoleARN.
+SERVICE_LINKED_ROLE = ("arn:aws:iam::{account}:role/aws-service-role/"
+                       "sagemaker.application-autoscaling.amazonaws.com/"
+                       "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
+
+
+def scalable_targets(payload: dict[str, Any]) -> dict[str, Any]:
+    """RoleARN is required in the answer; moto leaves it out when the caller gave none."""
+    for target in payload.get("ScalableTargets") or []:
+        if not target.get("RoleARN") and target.get("ServiceNamespace") == "sagemaker":
+            target["RoleARN"] = SERVICE_LINKED_ROLE.format(account=backends.account_id())
+    return payload

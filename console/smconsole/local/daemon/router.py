@@ -129,6 +129,11 @@ class Router:
                 runtime = self.plane.runtime(call.region, payload.get("EndpointName", ""))
                 data = json.dumps(answers.describe_endpoint(payload, call.region, runtime),
                                   default=str).encode()
+        elif call.service == "application-autoscaling" and \
+                call.action == "DescribeScalableTargets":
+            payload = _loads(data)
+            if payload:
+                data = json.dumps(answers.scalable_targets(payload)).encode()
         data = shapes.prune_body(call.service, call.action, data)
         if data is not response[2]:  # moto's Content-Length counted the old body
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]

@@ -3,7 +3,7 @@
 Moto answers `"VpcConfig": {}` or `"DataCaptureConfig": {}` where AWS omits the member; a
 client that validates (the SageMaker SDK v3's pydantic resources) then refuses the whole
 answer. `prune` drops every optional structure that lacks one of its required members, at any
-depth, and every empty optional list of structures that would fail the same way.
+depth (list items are kept: leaving one out would hide a resource).
 """
 
 from __future__ import annotations
@@ -62,12 +62,9 @@ def prune(value: Any, shape: Any) -> bool:
                 del value[name]
                 changed = True
     elif kind == "list" and isinstance(value, list):
-        for item in list(value):
+        # Items stay, complete or not: dropping one would hide a real resource.
+        for item in value:
             changed |= prune(item, shape.member)
-            if shape.member.type_name == "structure" and isinstance(item, dict) and \
-                    _incomplete(item, shape.member):
-                value.remove(item)
-                changed = True
     elif kind == "map" and isinstance(value, dict):
         for item in value.values():
             changed |= prune(item, shape.value)
