@@ -263,3 +263,15 @@ async def test_jumping_to_a_view_already_open_goes_back_to_it() -> None:
         assert [type(s).__name__ for s in app.screen_stack[1:]] == \
             ["EndpointsScreen", "RequestsScreen"]
         assert app.is_running
+
+
+def test_the_scale_to_zero_preset_is_the_shipped_config() -> None:
+    """Issue 13 (one vocabulary): the UI preset said Max 2 while the config said 4."""
+    from smconsole.locations import configs_dir
+    from smconsole.specs.scaling import load_scaling_spec
+    from smconsole.ui.widgets.scaling_form import PRESET_MAX, PRESET_TARGET
+
+    spec = load_scaling_spec(configs_dir() / "scaling-scale-to-zero.yaml")
+    assert (spec.min_capacity, spec.max_capacity) == (0, PRESET_MAX)
+    assert spec.target_tracking[0].target == PRESET_TARGET
+    assert spec.scale_out_from_zero is not None
