@@ -64,7 +64,8 @@ def timeline_lines(timeline: Timeline) -> list[str]:
     lines = [(f"request {r.inference_id} (batch {r.batch_id}, #{r.index}) on {r.endpoint}: "
              f"{r.status.value}")]
     for step in timeline.steps:
-        when = _clock(step.at) if step.at is not None else "-" * 12
+        when = "-" * 12 if step.at is None else _clock(step.at)[:8 if step.precision >= 1 else 12]
+        when = when.ljust(12)
         text = step.detail if step.present else f"missing: {step.missing}"
         lines.append(f"  {when}  {step.name:<9} {step.source:<38} {text}")
     spans = []
