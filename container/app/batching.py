@@ -326,15 +326,19 @@ class Batcher:
                 take[id(job)] = n = min(share, len(job.items) - job.taken, room)
                 room -= n
             slices: list[_Slice] = []
+            unserved: list[_Job] = []  # got no room this time: they keep their place
             kept: list[_Job] = []
             for job in considered:
                 n = take[id(job)]
-                if n:
-                    slices.append(_Slice(job, job.taken, job.taken + n))
-                    job.taken += n
+                if not n:
+                    unserved.append(job)
+                    continue
+                slices.append(_Slice(job, job.taken, job.taken + n))
+                job.taken += n
                 if job.taken < len(job.items):
                     kept.append(job)  # the rest waits behind the requests queued after it
             self._jobs.clear()
+            self._jobs.extend(unserved)
             self._jobs.extend(live[len(considered) :])
             self._jobs.extend(kept)
         return slices

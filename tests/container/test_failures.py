@@ -77,12 +77,17 @@ def test_each_invocation_is_logged_once_with_its_inference_id(
 ) -> None:
     # The request timeline finds a request's container lines by the id SageMaker forwards.
     for inference_id, text in (("ok-id-1", GOOD["text"]), ("bad-id-2", tiny_models.FAILING_TEXT)):
-        httpx.post(f"{failing.url}/invocations", json={**GOOD, "text": text},
-                   headers={"X-Amzn-SageMaker-Inference-Id": inference_id}, timeout=60)
+        httpx.post(
+            f"{failing.url}/invocations",
+            json={**GOOD, "text": text},
+            headers={"X-Amzn-SageMaker-Inference-Id": inference_id},
+            timeout=60,
+        )
 
     def lines_for(inference_id: str) -> list[str]:
-        return [line for line in failing.log().splitlines()
-                if f"inference-id={inference_id}" in line]
+        return [
+            line for line in failing.log().splitlines() if f"inference-id={inference_id}" in line
+        ]
 
     # The line is written just after the answer is sent: poll the other process's log briefly.
     deadline = time.monotonic() + 10
@@ -94,5 +99,8 @@ def test_each_invocation_is_logged_once_with_its_inference_id(
     assert '"POST /invocations HTTP/1.1" 500 ' in bad[0]
     assert "ms inference-id=" in ok[0]
     # uvicorn's own line (no id) is no longer written for this path: one line per request.
-    assert not [line for line in failing.log().splitlines()
-                if '"POST /invocations HTTP/1.1"' in line and "inference-id=" not in line]
+    assert not [
+        line
+        for line in failing.log().splitlines()
+        if '"POST /invocations HTTP/1.1"' in line and "inference-id=" not in line
+    ]
