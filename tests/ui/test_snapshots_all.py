@@ -61,6 +61,8 @@ async def listed(pilot: Any) -> None:
     screen = pilot.app.endpoints_screen
     await until(pilot, lambda: screen.loaded and screen.table.row_count == 6
                 and screen.refreshed_at is not None)
+    # Prices and health marks land after the listing, each from a worker of its own.
+    await until(pilot, lambda: not any(w.is_running for w in pilot.app.workers))
 
 
 async def endpoints(pilot: Any) -> None:
