@@ -244,3 +244,26 @@ def test_a_startup_timeout_below_the_model_load_time_is_an_error_with_a_deploy_f
     assert fields["async"]["failure_path"] == "s3://out/slowload/failure"
     plan = doctor.plan_fix(finding)
     assert "~ variant.container_startup_health_check_timeout: 60 -> 190" in plan.diff
+
+
+def test_a_request_run_twice_shows_the_run_that_wrote_its_result(
+    moto_session: AwsSession, ledger: Ledger, tmp_path: Path,
+) -> None:
+    make_endpoint(moto_session, "twice")
+    batch_id = batch_of(ledger, tmp_path, "twice", 1)
+    sent = time.time() - 300
+    as_sent(ledger, batch_id, sent)
+    [request] = ledger.requests(batch_id=batch_id)
+    rid = request.inference_id
+    put_lines(moto_session, "twice", "AllTraffic/i-1/data-log", [
+        (sent + 0.1, f"queued inference_id={rid}"),
+        (sent + 0.2, f"started inference_id={rid} waited_ms=100"),
+        (sent + 0.3, f"finished inference_id={rid} processing_ms=100"),  # lost in a restart
+        (sent + 100.0, f"started inference_id={rid} waited_ms=99900"),
+        (sent + 100.5, f"finished inference_id={rid} processing_ms=500"),
+    ])
+    timeline = TimelineService(moto_session, ledger).timeline(rid)
+    assert timeline.step("queued").at == pytest.approx(sent + 0.1)
+    assert timeline.step("started").at == pytest.approx(sent + 100.0)
+    assert timeline.span("processing").seconds == pytest.approx(0.5)
+    assert timeline.span("backlog").seconds == pytest.approx(99.9)

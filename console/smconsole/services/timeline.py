@@ -156,7 +156,9 @@ class TimelineService:
         phases: dict[str, tuple[float, RequestLogLine]] = {}
         for line in data_lines:
             phase, stated = data_log_phase(line.message, request.inference_id)
-            if phase and phase not in phases:
+            # Queued once; a request run again (at least once, after a restart) starts and
+            # finishes again: the last run is the one that wrote the result.
+            if phase and (phase != "queued" or phase not in phases):
                 phases[phase] = (stated or line.timestamp, line)
         data_missing = self._data_log_missing(request, lookup, container)
 

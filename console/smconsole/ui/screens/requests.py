@@ -159,7 +159,7 @@ class RequestsScreen(ConsoleScreen):
         with Horizontal(id="requests-body"):
             yield KeyedTable(COLUMNS, id="requests-table")
             with VerticalScroll(id="request-preview"):
-                yield Static("Select a request and press Enter to see its output.",
+                yield Static("Enter: a request's timeline · p: its output here.",
                              id="preview-head")
                 yield Static("", id="preview-body")
         yield Footer(show_command_palette=False)
