@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.local_stack import LocalStack, deploy_async_endpoint, unique
+from fixtures.local_stack import LocalStack, deploy_async_endpoint, unique, wait_for
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
 from smconsole.services.outputs import OutputWatcher
@@ -88,9 +88,14 @@ def test_the_timeline_of_a_success_and_of_a_failure_has_every_step(
                           ["the cat sat on the mat", failing_text])
     ok, bad = ledger.requests(batch_id=batch_id)[-2:]
     assert (ok.status, bad.status) == (Status.SUCCEEDED, Status.FAILED)
-    service = TimelineService(local_stack.session(), ledger)
+    def complete(ref: str) -> tuple[TimelineService, Any] | None:
+        # Log lines reach CloudWatch a second or so after they are written (the outcome may
+        # be seen sooner): open the request as a person would, once they are there.
+        service = TimelineService(local_stack.session(), ledger)
+        timeline = service.timeline(ref)
+        return (service, timeline) if all(s.present for s in timeline.steps) else None
 
-    good = service.timeline(ok.inference_id)
+    service, good = wait_for(lambda: complete(ok.inference_id), timeout_s=30)
     assert_complete(good)
     assert good.output is not None and good.output.location == ok.output_location
     assert good.output.content_type == "application/json"
@@ -99,7 +104,7 @@ def test_the_timeline_of_a_success_and_of_a_failure_has_every_step(
     container = [s for s in good.steps if s.name == "container"]
     assert container[0].detail.count(ok.inference_id) == 1 and '" 200 ' in container[0].detail
 
-    failed = service.timeline(f"{batch_id}/1")  # the requests view's name for it
+    _, failed = wait_for(lambda: complete(f"{batch_id}/1"), timeout_s=30)  # the view's name
     assert_complete(failed)
     assert failed.request.inference_id == bad.inference_id
     assert failed.output is not None and failed.output.location == bad.failure_location

@@ -481,7 +481,8 @@ def _spans(steps: list[TimelineStep], container: list[RequestLogLine]) -> tuple[
     else:
         spans.append(Span("processing", None, missing="no data-log started/finished lines and "
                                                       "no container line with its time"))
-    end_name = next((n for n in ("notified", "written", "finished") if n in at), None)
+    # The notification, else the platform's finished line: an S3 object may be rewritten later.
+    end_name = next((n for n in ("notified", "finished", "written") if n in at), None)
     if accepted is not None and end_name is not None:
         spans.append(Span("end-to-end", max(0.0, at[end_name] - accepted),
                           f"accepted → {end_name}"))
