@@ -59,7 +59,11 @@ class TextEncoder:
 
     def encode(self, texts: list[str]) -> list[Encoded]:
         cut = [t if len(t) <= self.max_chars else t[: self.max_chars] for t in texts]
-        encodings = self.backend.encode_batch(cut)
+        # One text (most requests) on the caller's thread: encode_batch hands even one text
+        # to the tokenizer's thread pool, ~50 µs more of the event loop's time per request.
+        encodings = (
+            [self.backend.encode(cut[0])] if len(cut) == 1 else self.backend.encode_batch(cut)
+        )
         return [
             Encoded(e.ids, e.type_ids, bool(e.overflowing) or len(t) > self.max_chars)
             for e, t in zip(encodings, texts, strict=True)
