@@ -217,10 +217,12 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # the SIGTERM uvicorn re-raises once it has shut down
         code = 1 if failed else int(exc.code or 0)
     batcher = app.state.server.batcher
-    if batcher is not None and batcher.busy:
-        # A consumer is still inside a forward pass: interpreter teardown under it aborts
-        # the process (rc -6, "terminate called without an active exception").
-        log.info("exiting with a forward pass still running")
+    loader = app.state.server.loader
+    if (batcher is not None and batcher.busy) or (loader is not None and loader.is_alive()):
+        # A consumer still inside a forward pass, or the loader still importing torch and
+        # reading weights: interpreter teardown under either aborts the process (rc -6,
+        # "terminate called without an active exception") or hangs on the import lock.
+        log.info("exiting with a forward pass or the model load still running")
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

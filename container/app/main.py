@@ -92,7 +92,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _load_in_background(settings, model_dir, task, state, on_fatal)
+        state.loader = _load_in_background(settings, model_dir, task, state, on_fatal)
         yield
         if state.batcher is not None:
             # uvicorn has already waited for (or answered) the requests in flight; what is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from app.batching import Batcher
@@ -18,3 +19,4 @@ class ServerState:
         self.in_flight = 0
         self.stopping = False  # the shutdown budget ran out: invocations answer 503
         self.deadline: float | None = None  # monotonic time by which the process must exit
+        self.loader: threading.Thread | None = None  # the model-loader thread, once started

@@ -53,7 +53,9 @@ def console() -> SMConsole:
     services = FakeServices(requests=requests_at_now(), outputs=FakeOutputs(),
                             autoscaling=FixedAutoscaling(), deploy=FixedDeploy(),
                             container=FixedContainer())
-    settings = ConsoleSettings(clock=lambda: NOW.timestamp())
+    # No periodic refresh: under load a snapshot taken past 15 s caught the list mid-refresh
+    # ("refreshing…" where the saved one says "refreshed 09:30:00").
+    settings = ConsoleSettings(clock=lambda: NOW.timestamp(), refresh_seconds=3600)
     return SMConsole(services, settings)
 
 

@@ -261,6 +261,9 @@ class EndpointsScreen(EndpointActionsScreen):
 
     @on(Refreshed)
     def refreshed(self, message: Refreshed) -> None:
+        # The load is over once this arrives; the worker's own reset can land after this
+        # handler ran, which left "refreshing…" on the status line until the next event.
+        self._loading = False
         self.refreshed_at = message.at
         self._update_status()
         # getattr: bundles built before the doctor existed (older fakes) simply show no marks.
