@@ -507,7 +507,7 @@ class OutputWatcher:
                 reply = s3.get_object(**params)
         with aws_errors("GetObject"):
             data = reply["Body"].read()
-        total = _total_size(reply)
+        total = object_size(reply)
         return OutputBody(location, reply.get("ContentType"), data,
                           truncated=total is not None and total > len(data))
 
@@ -685,7 +685,8 @@ def _timestamp(value: Any) -> float | None:
     return None
 
 
-def _total_size(reply: dict[str, Any]) -> int | None:
+def object_size(reply: dict[str, Any]) -> int | None:
+    """An S3 GetObject reply's whole object size (a ranged read names it in ContentRange)."""
     content_range = reply.get("ContentRange")
     if content_range and "/" in content_range:
         try:

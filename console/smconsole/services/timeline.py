@@ -29,6 +29,7 @@ from smconsole.models.timeline import (
     TimelineStep,
 )
 from smconsole.services.logs import RateLimiter, filter_limiter
+from smconsole.services.outputs import object_size
 from smconsole.session import AwsSession, aws_errors
 from smconsole.specs.batch import split_s3_uri
 
@@ -415,7 +416,8 @@ class TimelineService:
             data, reply = b"", self._head(s3, bucket, key)
         except errors.SmconsoleError as exc:
             return None, f"{location} could not be read: {exc}"
-        size = _total_size(reply, len(data))
+        size = object_size(reply)
+        size = len(data) if size is None else size
         modified = reply.get("LastModified")
         return StoredObject(
             location=location, size=size, content_type=reply.get("ContentType"),
@@ -501,17 +503,6 @@ def _epoch(value: Any) -> float | None:
         except ValueError:
             return None
     return None
-
-
-def _total_size(reply: dict[str, Any], read: int) -> int | None:
-    content_range = reply.get("ContentRange")
-    if content_range and "/" in content_range:
-        try:
-            return int(content_range.rsplit("/", 1)[1])
-        except ValueError:
-            return None
-    length = reply.get("ContentLength")
-    return int(length) if length is not None else read
 
 
 def _size(size: int | None) -> str:
