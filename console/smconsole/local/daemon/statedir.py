@@ -40,7 +40,10 @@ def claim(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if is_state_folder(folder):
         return
-    if any(folder.iterdir()) and not (folder / LOCK_FILE).is_file():
+    # The marker itself does not count: two starts at once both find the folder unmarked,
+    # and the second must not take the first one's fresh marker for someone else's file.
+    if (any(p.name != MARKER for p in folder.iterdir())
+            and not (folder / LOCK_FILE).is_file()):
         raise ValueError(f"{folder} holds files and is not a local stack state folder (no "
                          f"{MARKER} file in it); choose an empty or new folder")
     (folder / MARKER).write_text("This folder holds an smconsole local stack's state; "
