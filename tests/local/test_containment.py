@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,6 +202,32 @@ def test_reset_refuses_a_folder_that_is_not_a_stacks(tmp_path: Path) -> None:
     served = _smconsole("serve", "--port", "0", "--state-dir", str(precious))
     assert served.returncode != 0 and "not a local stack state folder" in served.stdout
     assert sorted(p.name for p in precious.iterdir()) == ["thesis.txt"]
+
+
+def test_two_starts_at_once_both_claim_a_new_folder(tmp_path: Path) -> None:
+    """Each start claims the folder and then writes server.log: the second must take the
+    first's marker and log for its sibling's, not for a stranger's files (CI caught the
+    window in 1 run of ~40: the marker was looked for before the listing)."""
+    from smconsole.local.daemon import statedir
+
+    refused = 0
+    for attempt in range(1500):
+        root = tmp_path / f"s{attempt}"
+
+        def start() -> None:
+            nonlocal refused
+            try:
+                statedir.claim(root)
+                (root / "server.log").touch()
+            except ValueError:
+                refused += 1
+
+        threads = [threading.Thread(target=start) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert refused == 0
 
 
 def test_no_credential_on_disk_and_state_is_private(stack: LocalStack) -> None:

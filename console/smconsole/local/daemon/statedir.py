@@ -40,10 +40,11 @@ def claim(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if is_state_folder(folder):
         return
-    # The marker itself does not count: two starts at once both find the folder unmarked,
-    # and the second must not take the first one's fresh marker for someone else's file.
-    if (any(p.name != MARKER for p in folder.iterdir())
-            and not (folder / LOCK_FILE).is_file()):
+    # Two starts at once both find the folder unmarked; the first writes the marker before
+    # anything else, so a file seen here next to a marker that exists by now is its sibling's
+    # (the marker is looked for again after the listing, not before).
+    others = [p for p in folder.iterdir() if p.name != MARKER]
+    if others and not is_state_folder(folder) and not (folder / LOCK_FILE).is_file():
         raise ValueError(f"{folder} holds files and is not a local stack state folder (no "
                          f"{MARKER} file in it); choose an empty or new folder")
     (folder / MARKER).write_text("This folder holds an smconsole local stack's state; "
