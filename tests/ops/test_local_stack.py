@@ -15,7 +15,8 @@ from smconsole.local import modelpack
 from smconsole.services.autoscaling import AutoscalingService, alarm_name
 from smconsole.services.deploy import DeployService
 from smconsole.session import AwsSession
-from smconsole.specs.deploy import DeploySpec, load_deploy_spec, split_s3_uri
+from smconsole.specs.common import split_s3_uri
+from smconsole.specs.deploy import DeploySpec, load_deploy_spec
 from smconsole.specs.scaling import ScalingSpec
 
 pytestmark = [pytest.mark.local_stack, pytest.mark.slow]

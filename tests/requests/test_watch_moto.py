@@ -18,7 +18,8 @@ from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
 from smconsole.services.outputs import OutputWatcher, parse_notification
 from smconsole.session import AwsSession
-from smconsole.specs.batch import load_batch, split_s3_uri
+from smconsole.specs.batch import load_batch
+from smconsole.specs.common import split_s3_uri
 
 
 def pending_batch(ledger: Ledger, tmp_path: Path, endpoint: dict[str, Any], name: str,

@@ -15,7 +15,8 @@ DEMO_SPEC = "deploy-demo.yaml"
 def ensure_demo_endpoint(session: AwsSession, *, quiet: bool = False) -> str:
     """Deploy configs/deploy-demo.yaml unless its endpoint exists; the endpoint's name."""
     from smconsole.services.deploy import DeployService
-    from smconsole.specs.deploy import load_deploy_spec, split_s3_uri
+    from smconsole.specs.common import split_s3_uri
+    from smconsole.specs.deploy import load_deploy_spec
 
     spec = load_deploy_spec(locations.configs_dir() / DEMO_SPEC)
     sm = session.client("sagemaker")
@@ -57,7 +58,7 @@ def _bucket(session: AwsSession, bucket: str) -> None:
 
 def _outputs_and_topics(session: AwsSession, spec: Any) -> None:
     """The buckets and SNS topics the spec names must exist before anything is sent there."""
-    from smconsole.specs.deploy import split_s3_uri
+    from smconsole.specs.common import split_s3_uri
 
     dump = spec.model_dump()
     found: list[str] = []

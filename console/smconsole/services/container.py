@@ -38,7 +38,7 @@ from smconsole.models.container import (
     Running,
 )
 from smconsole.session import AwsSession, aws_errors
-from smconsole.specs.deploy import split_s3_uri
+from smconsole.specs.common import split_s3_uri
 
 PING_TIMEOUT_S = 2.0  # SageMaker's own /ping timeout
 STARTUP_TIMEOUT_S = 480.0  # SageMaker's default: healthy within 8 minutes

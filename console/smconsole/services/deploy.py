@@ -23,7 +23,8 @@ from smconsole.models.deploy import (
 from smconsole.models.scaling import ScalingResult
 from smconsole.services.autoscaling import AutoscalingService
 from smconsole.session import AwsSession, aws_errors
-from smconsole.specs.deploy import DeploySpec, split_s3_uri
+from smconsole.specs.common import split_s3_uri
+from smconsole.specs.deploy import DeploySpec
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 GPU_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.g6.", "ml.g6e.", "ml.p3.", "ml.p4d.", "ml.p5.")

@@ -31,7 +31,8 @@ from smconsole.services.autoscaling import (
 )
 from smconsole.services.logs import RateLimiter, filter_limiter
 from smconsole.session import AwsSession, aws_errors
-from smconsole.specs.deploy import MAX_BASE_NAME, DeploySpec, split_s3_uri
+from smconsole.specs.common import split_s3_uri
+from smconsole.specs.deploy import MAX_BASE_NAME, DeploySpec
 from smconsole.specs.scaling import ScaleOutFromZeroSpec, ScalingSpec, TargetTrackingSpec
 
 # Families whose default inference AMI carries NVIDIA driver 470 (CUDA 11.4).

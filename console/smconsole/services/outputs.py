@@ -31,7 +31,7 @@ from smconsole import errors
 from smconsole.ledger import Ledger
 from smconsole.models.requests import AsyncRequest, Outcome, OutputBody, Status
 from smconsole.session import AwsSession, aws_errors
-from smconsole.specs.batch import split_s3_uri
+from smconsole.specs.common import split_s3_uri
 
 Mode = Literal["auto", "sns", "s3"]
 

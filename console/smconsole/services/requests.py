@@ -20,7 +20,8 @@ from smconsole import errors
 from smconsole.ledger import Ledger, Submission
 from smconsole.models.requests import AsyncRequest, Batch, Status, SubmitProgress
 from smconsole.session import AwsSession, aws_errors
-from smconsole.specs.batch import INLINE_LIMIT, PlannedBatch, load_batch, split_s3_uri
+from smconsole.specs.batch import INLINE_LIMIT, PlannedBatch, load_batch
+from smconsole.specs.common import split_s3_uri
 
 DEFAULT_CONCURRENCY = 16
 MAX_SEND_ATTEMPTS = 6  # on top of botocore's own retries, for throttling that outlasts them

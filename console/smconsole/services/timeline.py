@@ -31,7 +31,7 @@ from smconsole.models.timeline import (
 from smconsole.services.logs import RateLimiter, filter_limiter
 from smconsole.services.outputs import object_size
 from smconsole.session import AwsSession, aws_errors
-from smconsole.specs.batch import split_s3_uri
+from smconsole.specs.common import split_s3_uri
 
 PREVIEW_BYTES = 2048
 LOOKUP_BEFORE_S = 60.0  # log clocks and ingestion are not ours: look a little around the request

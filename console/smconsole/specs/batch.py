@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -28,12 +27,12 @@ from pydantic import (
 )
 
 from smconsole.errors import SpecError, SpecProblem
+from smconsole.specs.common import Spec, split_s3_uri
 from smconsole.specs.located import LocatedYaml, load_yaml, sort_problems, validate_located
 
 INLINE_LIMIT = 128_000  # InvokeEndpointAsync's Body limit; larger payloads go through S3
 MAX_REQUESTS = 100_000
 ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
-S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<key>.*))?\Z")
 INFERENCE_ID = re.compile(r"^\S[\x20-\x7e]{0,63}\Z")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 ASCII_PRINTABLE = re.compile(r"^[\x20-\x7e]*\Z")
@@ -46,24 +45,17 @@ def is_json_type(content_type: str) -> bool:
     return bool(JSON_TYPES.match(content_type))
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    match = S3_URI.match(uri)
-    if not match:
-        raise ValueError(f"not an s3://bucket/key URI: {uri!r}")
-    return match.group("bucket"), match.group("key") or ""
-
-
 def _check_s3(value: str, *, need_key: bool) -> str:
-    match = S3_URI.match(value)
-    if not match:
-        raise ValueError(f"not an s3://bucket/key URI (lowercase bucket name): {value!r}")
-    if need_key and not (match.group("key") or "").strip("/"):
+    _, key = split_s3_uri(value)
+    if need_key and not key.strip("/"):
         raise ValueError(f"names a bucket, not an object: {value!r}")
     return value
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+class _Spec(Spec):
+    """Batch files also strip the whitespace around strings (merged with Spec's config)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class InvokeOptions(_Spec):

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from smconsole.specs.common import Spec, check_s3_uri
 from smconsole.specs.located import load_spec
 from smconsole.specs.scaling import ScalingSpec
 
@@ -25,9 +26,6 @@ MAX_BASE_NAME = 63 - TIMESTAMP_SUFFIX_LEN
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?\Z")
 KMS_KEY = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+|alias/.+|[0-9a-f-]{36})\Z")
-# Bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
-S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?\Z")
-BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 # [registry[:port]/]repository[:tag][@digest]
 IMAGE_REF = re.compile(
     r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::\d+)?)/)?"
@@ -40,38 +38,13 @@ ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}\Z")
 
 NotificationTarget = Literal["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"]
 
-M = TypeVar("M", bound=BaseModel)
-
 
 def timestamp_suffix(now: datetime | None = None) -> str:
     """The seed's `-YYYYmmdd-HHMMSS` suffix (UTC) that makes model and config names unique."""
     return (now or datetime.now(UTC)).strftime(TIMESTAMP_FORMAT)
 
 
-def check_s3_uri(value: str) -> str:
-    match = S3_URI.match(value)
-    if not match:
-        raise ValueError(f"not an s3://bucket/key URI: {value!r}")
-    bucket = match.group("bucket")
-    if not BUCKET.match(bucket) or ".." in bucket or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", bucket):
-        raise ValueError(
-            f"invalid bucket name {bucket!r}: 3-63 lowercase letters, digits, dots, hyphens"
-        )
-    return value
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    match = S3_URI.match(uri)
-    if not match:
-        raise ValueError(f"not an s3://bucket/key URI: {uri!r}")
-    return match.group("bucket"), match.group("key") or ""
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelSpec(_Spec):
+class ModelSpec(Spec):
     """The SageMaker model: image, weights, environment, role."""
 
     image: str
@@ -114,7 +87,7 @@ class ModelSpec(_Spec):
         return value
 
 
-class VariantSpec(_Spec):
+class VariantSpec(Spec):
     """The one production variant an async endpoint gets."""
 
     name: str = "AllTraffic"
@@ -140,7 +113,7 @@ class VariantSpec(_Spec):
         return value
 
 
-class NotificationSpec(_Spec):
+class NotificationSpec(Spec):
     success_topic: str | None = None
     error_topic: str | None = None
     include_inference_response_in: list[NotificationTarget] = Field(default_factory=list)
@@ -162,7 +135,7 @@ class NotificationSpec(_Spec):
         return self
 
 
-class AsyncSpec(_Spec):
+class AsyncSpec(Spec):
     """AsyncInferenceConfig: where results and failures go, and who hears about them."""
 
     output_path: str
@@ -184,7 +157,7 @@ class AsyncSpec(_Spec):
         return value
 
 
-class DeploySpec(_Spec):
+class DeploySpec(Spec):
     """One async endpoint. `name` is the endpoint's (stable); model and config get `-<timestamp>`."""
 
     name: str
@@ -195,7 +168,7 @@ class DeploySpec(_Spec):
     autoscaling: ScalingSpec | None = None
     tags: dict[str, str] = Field(default_factory=dict)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)  # merged with Spec's
 
     @field_validator("name")
     @classmethod
@@ -231,11 +204,6 @@ class DeploySpec(_Spec):
         return stamped, stamped
 
 
-def load_located(path: str | Path, model_cls: type[M]) -> M:
-    """Load a YAML spec with the shared located loader (SpecError as file:line: field: message)."""
-    return load_spec(path, model_cls)
-
-
 def load_deploy_spec(path: str | Path) -> DeploySpec:
     """Read and validate a deploy spec; SpecError listing every problem when it is wrong."""
-    return load_located(path, DeploySpec)
+    return load_spec(path, DeploySpec)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from smconsole.specs.common import Spec
+from smconsole.specs.located import load_spec
 
 # The metrics a SageMaker variant can track. The async ones need a customized metric
 # specification; only InvocationsPerInstance has a predefined type (and async endpoints do not
@@ -42,11 +45,7 @@ DEFAULT_STATISTIC: dict[str, Statistic] = {
 POLICY_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.:/-]{0,255}$"
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TargetTrackingSpec(_Spec):
+class TargetTrackingSpec(Spec):
     """A target-tracking policy on one metric of the variant."""
 
     metric: TrackedMetric
@@ -62,7 +61,7 @@ class TargetTrackingSpec(_Spec):
         return self.statistic or DEFAULT_STATISTIC[self.metric]
 
 
-class ScaleOutFromZeroSpec(_Spec):
+class ScaleOutFromZeroSpec(Spec):
     """The +1 StepScaling policy fired by an alarm on HasBacklogWithoutCapacity.
 
     Without it an endpoint at zero instances wakes only once the backlog passes the tracking
@@ -83,7 +82,7 @@ class ScaleOutFromZeroSpec(_Spec):
         return self
 
 
-class ScalingSpec(_Spec):
+class ScalingSpec(Spec):
     """Bounds and policies for one variant; bounds may come from the command line instead."""
 
     min_capacity: int | None = Field(default=None, ge=0, le=10000)
@@ -107,9 +106,7 @@ class ScalingSpec(_Spec):
 
 def load_scaling_spec(path: str | Path) -> ScalingSpec:
     """Read and validate a scaling policy file; SpecError (file:line: field) when it is wrong."""
-    from smconsole.specs.deploy import load_located
-
-    return load_located(path, ScalingSpec)
+    return load_spec(path, ScalingSpec)
 
 
 # The old name, while work in flight still uses it (one vocabulary: "scale out from zero").
