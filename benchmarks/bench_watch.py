@@ -35,8 +35,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from fixtures.local_stack import deploy_async_endpoint, start_stack
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
-from smconsole.services.outputs import OutputWatcher
 from smconsole.services.requests import RequestService
+from smconsole.services.watcher import OutputWatcher
 from smconsole.session import AwsSession
 from smconsole.specs.batch import split_s3_uri
 

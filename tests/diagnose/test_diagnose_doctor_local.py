@@ -29,8 +29,8 @@ from fixtures.local_stack import (
 from smconsole.ledger import Ledger
 from smconsole.services.autoscaling import AutoscalingService
 from smconsole.services.doctor import DoctorService
-from smconsole.services.outputs import OutputWatcher
 from smconsole.services.requests import RequestService
+from smconsole.services.watcher import OutputWatcher
 from smconsole.specs.scaling import ScalingSpec, TargetTrackingSpec
 
 pytestmark = [pytest.mark.local_stack, pytest.mark.slow]

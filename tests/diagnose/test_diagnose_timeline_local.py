@@ -16,9 +16,9 @@ import pytest
 from fixtures.local_stack import LocalStack, deploy_async_endpoint, unique, wait_for
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
-from smconsole.services.outputs import OutputWatcher
 from smconsole.services.requests import AlreadyResent, RequestService
 from smconsole.services.timeline import TimelineService
+from smconsole.services.watcher import OutputWatcher
 
 pytestmark = [pytest.mark.local_stack, pytest.mark.slow]
 

@@ -214,7 +214,7 @@ def test_two_starts_at_once_both_claim_a_new_folder(tmp_path: Path) -> None:
     for attempt in range(1500):
         root = tmp_path / f"s{attempt}"
 
-        def start() -> None:
+        def start(root: Path = root) -> None:
             nonlocal refused
             try:
                 statedir.claim(root)

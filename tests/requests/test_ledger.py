@@ -107,7 +107,7 @@ def test_another_process_sees_committed_rows(ledger: Ledger, tmp_path: Path) -> 
 
 def test_result_feed_reports_what_any_connection_recorded_once_and_late_commits_too(
         ledger: Ledger, tmp_path: Path) -> None:
-    from smconsole.services.outputs import ResultFeed
+    from smconsole.services.results import ResultFeed
 
     batch = ledger.create_batch(planned(tmp_path, 4)).batch_id
     other = ledger.create_batch(planned(tmp_path / "o", 1)).batch_id
@@ -139,7 +139,7 @@ def test_result_feed_reports_what_any_connection_recorded_once_and_late_commits_
 
 def test_result_feed_last_read_finds_a_commit_later_than_the_look_back(
         ledger: Ledger, tmp_path: Path) -> None:
-    from smconsole.services.outputs import ResultFeed
+    from smconsole.services.results import ResultFeed
 
     batch = ledger.create_batch(planned(tmp_path, 3)).batch_id
     for i in range(3):

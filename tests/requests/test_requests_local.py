@@ -23,8 +23,8 @@ from fixtures.local_stack import (
 from smconsole.cli import main
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
-from smconsole.services.outputs import OutputWatcher
 from smconsole.services.requests import RequestService
+from smconsole.services.watcher import OutputWatcher
 
 pytestmark = [pytest.mark.local_stack, pytest.mark.slow]
 

@@ -16,7 +16,8 @@ from batch_files import write_batch
 from moto_endpoints import make_endpoint
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
-from smconsole.services.outputs import OutputWatcher, parse_notification
+from smconsole.services.notifications import parse_notification
+from smconsole.services.watcher import OutputWatcher
 from smconsole.session import AwsSession
 from smconsole.specs.batch import load_batch
 from smconsole.specs.common import split_s3_uri
@@ -135,7 +136,7 @@ def test_sns_queue_is_created_subscribed_read_and_removed(
     first = watcher.poll()
     assert [o.index for o in first] == [0]  # found by the one sweep at start
     queue = watcher.queue()
-    assert queue is not None and set(queue["subscriptions"]) == {endpoint["success"],
+    assert queue is not None and set(queue.subscriptions) == {endpoint["success"],
                                                                  endpoint["error"]}
     sns = moto_session.client("sns")
     publish(sns, endpoint["success"], rows[1].inference_id, rows[1].output_location, True)
@@ -153,9 +154,9 @@ def test_sns_queue_is_created_subscribed_read_and_removed(
     removed = watcher.remove_queue()
     assert removed is not None and watcher.queue() is None
     urls = moto_session.client("sqs").list_queues().get("QueueUrls", [])
-    assert removed["url"] not in urls
+    assert removed.url not in urls
     assert not [s for s in sns.list_subscriptions()["Subscriptions"]
-                if s["Endpoint"] == removed["arn"]]
+                if s["Endpoint"] == removed.arn]
 
 
 def test_a_restarted_watcher_reuses_the_queue_from_the_ledger(
@@ -192,8 +193,8 @@ def test_parse_notification_raw_and_enveloped(wrapped: bool) -> None:
     body = json.dumps({"Type": "Notification", "Message": json.dumps(inner)} if wrapped
                       else inner)
     note = parse_notification(body)
-    assert note is not None and note["status"] is Status.SUCCEEDED
-    assert note["location"] == "s3://b/k" and note["finished_at"] % 1 == 0.5
+    assert note is not None and note.status is Status.SUCCEEDED
+    assert note.location == "s3://b/k" and note.finished_at % 1 == 0.5
     assert parse_notification("not json") is None
     assert parse_notification('{"Type": "SubscriptionConfirmation"}') is None
 

@@ -159,12 +159,8 @@ def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, 
     """Watch until the batches are done, printing one line per result. Lines come from the
     ledger, not from what this watcher itself found: a console (or another script) watching
     the same ledger may take a notification first, and its result is printed all the same."""
-    from smconsole.services.outputs import (
-        OutputWatcher,
-        ResultFeed,
-        result_location,
-        result_record,
-    )
+    from smconsole.services.results import ResultFeed, result_location, result_record
+    from smconsole.services.watcher import OutputWatcher
 
     watcher = OutputWatcher(session, ledger, tick=tick, mode=mode)  # type: ignore[arg-type]
     feed = ResultFeed(ledger, batch_ids, since=since)
@@ -193,13 +189,13 @@ def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, 
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from smconsole.services.outputs import OutputWatcher
+    from smconsole.services.watcher import OutputWatcher
 
     session = session_from_args(args)
     with _ledger() as ledger:
         if args.remove_queue:
             removed = OutputWatcher(session, ledger).remove_queue()
-            print(f"removed {removed['url']}" if removed else "no queue to remove",
+            print(f"removed {removed.url}" if removed else "no queue to remove",
                   file=sys.stderr)
             return 0
         batch_ids = [ledger.batch(args.batch).batch_id] if args.batch else None
@@ -211,7 +207,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 def run_results(args: argparse.Namespace) -> int:
-    from smconsole.services.outputs import OutputWatcher
+    from smconsole.services.watcher import OutputWatcher
 
     with _ledger() as ledger:
         if args.batch:
@@ -221,7 +217,7 @@ def run_results(args: argparse.Namespace) -> int:
         session = None if args.no_body or not requests else session_from_args(args)
         watcher = OutputWatcher(session, ledger) if session else None  # type: ignore[arg-type]
         if watcher is None:
-            from smconsole.services.outputs import result_record
+            from smconsole.services.results import result_record
 
             for request in requests:
                 sys.stdout.write(json.dumps(result_record(request)) + "\n")

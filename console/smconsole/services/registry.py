@@ -101,7 +101,7 @@ class Services:
             ledger = self._make_dependency("ledger")
             return None if ledger is None else RequestService(session, ledger)
         if name == "outputs":
-            from smconsole.services.outputs import OutputWatcher
+            from smconsole.services.watcher import OutputWatcher
 
             ledger = self._make_dependency("ledger")
             return None if ledger is None else OutputWatcher(session, ledger)

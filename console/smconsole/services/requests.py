@@ -307,7 +307,7 @@ class RequestService:
 
 def for_console(session: AwsSession, ledger: Ledger | None = None) -> tuple[RequestService, Any]:
     """The (requests, outputs) pair the console's Services bundle carries, sharing one ledger."""
-    from smconsole.services.outputs import OutputWatcher
+    from smconsole.services.watcher import OutputWatcher
 
     shared = ledger or Ledger()
     return RequestService(session, shared), OutputWatcher(session, shared)

@@ -28,8 +28,8 @@ from smconsole.models.timeline import (
     Timeline,
     TimelineStep,
 )
+from smconsole.services.bodies import object_size
 from smconsole.services.logs import RateLimiter, filter_limiter
-from smconsole.services.outputs import object_size
 from smconsole.session import AwsSession, aws_errors
 from smconsole.specs.common import split_s3_uri
 
