@@ -108,10 +108,10 @@ def test_journal_compaction_keeps_newest_object_state(tmp_path) -> None:
 
 def test_pending_requests_round_trip_in_arrival_order(tmp_path) -> None:
     from smconsole.local.daemon.pending import PendingRequests
-    from smconsole.local.daemon.queue import AsyncRequest
+    from smconsole.local.daemon.queue import QueuedRequest
 
-    def request(inference_id: str, received: float, body: bytes | None) -> AsyncRequest:
-        return AsyncRequest(
+    def request(inference_id: str, received: float, body: bytes | None) -> QueuedRequest:
+        return QueuedRequest(
             inference_id=inference_id, received=received,
             input_location=None if body else "s3://b/in.json", body=body,
             content_type="application/json", accept=None, custom_attributes="a=1",

@@ -8,11 +8,12 @@ from typing import Any
 
 from smconsole.local.daemon import notify
 from smconsole.local.daemon.internal import InternalAws, split_s3_uri
-from smconsole.local.daemon.queue import AsyncRequest, Outcome
+from smconsole.local.daemon.queue import InvocationResult, QueuedRequest
 
 
 def deliver(
-    request: AsyncRequest, outcome: Outcome, *, aws: InternalAws, region: str, endpoint: str,
+    request: QueuedRequest, outcome: InvocationResult, *, aws: InternalAws, region: str,
+    endpoint: str,
     output_config: dict[str, Any],
 ) -> None:
     """Write the answer to S3 and announce it on the configured topic; never raises.
@@ -31,7 +32,7 @@ def deliver(
             reason = f"{outcome.failure_reason} ({reason})"
         print(f"smconsole-local: {endpoint}: request {request.inference_id}: {reason}",
               flush=True)
-        failed = Outcome(False, json.dumps({"error": reason}).encode(), "application/json",
+        failed = InvocationResult(False, json.dumps({"error": reason}).encode(), "application/json",
                          reason)
         location = request.failure_location
         if outcome.succeeded:
@@ -50,7 +51,7 @@ def deliver(
               f"failed: {_code(exc)}", flush=True)
 
 
-def _write(aws: InternalAws, region: str, location: str, outcome: Outcome) -> None:
+def _write(aws: InternalAws, region: str, location: str, outcome: InvocationResult) -> None:
     bucket, key = split_s3_uri(location)
     aws.client("s3", region).put_object(
         Bucket=bucket, Key=key, Body=outcome.body, ContentType=outcome.content_type,
@@ -66,7 +67,8 @@ def _code(exc: Exception) -> str:
 
 
 def _announce(
-    request: AsyncRequest, outcome: Outcome, location: str, *, aws: InternalAws, region: str,
+    request: QueuedRequest, outcome: InvocationResult, location: str, *, aws: InternalAws,
+    region: str,
     endpoint: str, output_config: dict[str, Any],
 ) -> None:
     notification = output_config.get("NotificationConfig") or {}

@@ -206,7 +206,7 @@ class DataPlane:
             headers.get("x-amzn-sagemaker-s3outputpathextension"),
             headers.get("x-amzn-sagemaker-filename"),
         )
-        request = queue.AsyncRequest(
+        request = queue.QueuedRequest(
             inference_id=inference_id, received=time.time(), input_location=input_location,
             body=None if input_location else body,
             content_type=headers.get("x-amzn-sagemaker-content-type"),

@@ -107,7 +107,7 @@ class EndpointRuntime:
         self.config_name = ""
         self.variants: dict[str, Variant] = {}
         self.async_config: dict[str, Any] | None = None
-        self.queue: collections.deque[queue.AsyncRequest] = collections.deque()
+        self.queue: collections.deque[queue.QueuedRequest] = collections.deque()
         self.running: set[str] = set()
         self.running_since: dict[str, float] = {}
         self.completed: list[Completion] = []  # drained by the metrics publisher
@@ -300,7 +300,7 @@ class EndpointRuntime:
         self._wake.set()
 
     def _data_log(self, instance: Instance, at: float, event: str,
-                  request: queue.AsyncRequest, *fields: str) -> None:
+                  request: queue.QueuedRequest, *fields: str) -> None:
         """One line per request step in `<variant>/<instance>/data-log` (docs/local-stack.md):
         `<time> <event> inference_id=<id> [key=value ...]`, the free-text reason last."""
         line = " ".join((notify.iso(at), event, f"inference_id={request.inference_id}",
@@ -463,14 +463,14 @@ class EndpointRuntime:
         self._stop_all(self.variants)
 
     # --- async requests ------------------------------------------------------------------
-    def enqueue(self, request: queue.AsyncRequest) -> None:
+    def enqueue(self, request: queue.QueuedRequest) -> None:
         with self.cond:
             self.queue.append(request)
             self.cond.notify()
         self.last_activity = time.time()
         self.host.work_arrived()
 
-    def _next(self, instance: Instance) -> queue.AsyncRequest | None:
+    def _next(self, instance: Instance) -> queue.QueuedRequest | None:
         with self.cond:
             while True:
                 if instance.state != "Healthy" or self.deleting:
@@ -483,7 +483,7 @@ class EndpointRuntime:
                     return request
                 self.cond.wait(1.0)
 
-    def _deliver(self, request: queue.AsyncRequest, outcome: queue.Outcome) -> None:
+    def _deliver(self, request: queue.QueuedRequest, outcome: queue.InvocationResult) -> None:
         """Write the output or failure (and notify); only then is the request off the disk."""
         deliver.deliver(request, outcome, aws=self.host.aws, region=self.region,
                         endpoint=self.name, output_config=self.output_config)
@@ -530,7 +530,7 @@ class EndpointRuntime:
                         self.running_since.pop(request.inference_id, None)
                 self.last_activity = time.time()
 
-    def _requeue(self, request: queue.AsyncRequest, instance: Instance) -> bool:
+    def _requeue(self, request: queue.QueuedRequest, instance: Instance) -> bool:
         """Back to the head of the queue, for the next healthy instance; False: fail it."""
         code = instance.wait_exited(1.0)
         if code is None:

@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from smconsole.local.daemon.queue import AsyncRequest
+from smconsole.local.daemon.queue import QueuedRequest
 
 
 class PendingRequests:
@@ -25,14 +25,14 @@ class PendingRequests:
     def _folder(self, region: str, endpoint: str) -> Path:
         return self.root / region / endpoint
 
-    def _path(self, region: str, endpoint: str, request: AsyncRequest) -> Path:
+    def _path(self, region: str, endpoint: str, request: QueuedRequest) -> Path:
         # Inference ids are the caller's; the file name must not be. Received time first, so a
         # listing sorts in arrival order.
         digest = hashlib.sha256(request.inference_id.encode()).hexdigest()[:16]
         stamp = f"{int(request.received * 1_000_000):020d}"
         return self._folder(region, endpoint) / f"{stamp}-{digest}.json"
 
-    def add(self, region: str, endpoint: str, request: AsyncRequest) -> None:
+    def add(self, region: str, endpoint: str, request: QueuedRequest) -> None:
         path = self._path(region, endpoint, request)
         path.parent.mkdir(parents=True, exist_ok=True)
         record = asdict(request)
@@ -42,10 +42,10 @@ class PendingRequests:
         tmp.write_text(json.dumps(record))
         os.replace(tmp, path)  # a reader never sees half a record
 
-    def remove(self, region: str, endpoint: str, request: AsyncRequest) -> None:
+    def remove(self, region: str, endpoint: str, request: QueuedRequest) -> None:
         self._path(region, endpoint, request).unlink(missing_ok=True)
 
-    def load(self, region: str, endpoint: str) -> list[AsyncRequest]:
+    def load(self, region: str, endpoint: str) -> list[QueuedRequest]:
         """The endpoint's unanswered requests, oldest first; unreadable files are skipped."""
         folder = self._folder(region, endpoint)
         if not folder.is_dir():
@@ -57,7 +57,7 @@ class PendingRequests:
                 encoded = record.pop("body_b64")
                 record["body"] = None if encoded is None else base64.b64decode(encoded)
                 record["started"] = None
-                request = AsyncRequest(**record)
+                request = QueuedRequest(**record)
                 _check(request)
                 requests.append(request)
             except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -87,7 +87,7 @@ class PendingRequests:
         return gone
 
 
-def _check(request: AsyncRequest) -> None:
+def _check(request: QueuedRequest) -> None:
     """Types a hand-edited or torn file may get wrong, before a worker trips on them."""
     for name in ("inference_id", "output_location", "failure_location"):
         if not isinstance(getattr(request, name), str):

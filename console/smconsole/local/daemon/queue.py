@@ -1,4 +1,5 @@
-"""An async request in the local queue, and running it against one instance.
+"""An async request in the local queue (`QueuedRequest`), and running it against one
+instance (`run`, giving an `InvocationResult`).
 
 What happens to the answer is `deliver.py`'s job."""
 
@@ -23,7 +24,7 @@ MAX_INLINE_BODY = 128_000
 
 
 @dataclass
-class AsyncRequest:
+class QueuedRequest:
     """What InvokeEndpointAsync accepted: where the input is, where the answer goes."""
 
     inference_id: str
@@ -64,7 +65,9 @@ def new_inference_id() -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class InvocationResult:
+    """What one POST to an instance's /invocations came back with (or why none came)."""
+
     succeeded: bool
     body: bytes
     content_type: str
@@ -72,8 +75,8 @@ class Outcome:
     sent: bool = True  # False: no instance ever saw it, so it may go back to the queue
 
 
-def run(request: AsyncRequest, instance: Instance | None, aws: InternalAws,
-        region: str) -> Outcome:
+def run(request: QueuedRequest, instance: Instance | None, aws: InternalAws,
+        region: str) -> InvocationResult:
     """POST the request to the instance's /invocations; never raises."""
     if request.expired or instance is None:
         return _error(f"Request expired: it waited longer than RequestTTLSeconds "
@@ -96,7 +99,8 @@ def run(request: AsyncRequest, instance: Instance | None, aws: InternalAws,
         )
     except httpx.ConnectError as exc:
         # Refused before a byte went out: the instance is gone (or going). Not a failure yet.
-        return Outcome(False, b"", "", f"the instance could not be reached: {exc}", sent=False)
+        return InvocationResult(False, b"", "", f"the instance could not be reached: {exc}",
+                                sent=False)
     except httpx.TimeoutException:
         return _error(f"ClientError: the model did not answer within InvocationTimeoutSeconds "
                       f"({request.invocation_timeout_s} s).")
@@ -109,8 +113,8 @@ def run(request: AsyncRequest, instance: Instance | None, aws: InternalAws,
         return _error(f"ClientError: the model's container could not be reached: {exc}")
     content_type = response.headers.get("content-type", "application/octet-stream")
     if 200 <= response.status_code < 300:
-        return Outcome(True, response.content, content_type)
-    return Outcome(
+        return InvocationResult(True, response.content, content_type)
+    return InvocationResult(
         False, response.content, content_type,
         f"ClientError: Received server error ({response.status_code}) from model. See the "
         "SageMaker Endpoint logs in your account for more information.",
@@ -124,5 +128,6 @@ def _read(aws: InternalAws, region: str, location: str | None) -> bytes:
     return aws.client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def _error(reason: str) -> Outcome:
-    return Outcome(False, json.dumps({"error": reason}).encode(), "application/json", reason)
+def _error(reason: str) -> InvocationResult:
+    return InvocationResult(False, json.dumps({"error": reason}).encode(), "application/json",
+                            reason)
