@@ -87,7 +87,10 @@ class _Desired:
     register: bool
     put_policies: tuple[dict[str, Any], ...] = ()
     delete_policies: tuple[str, ...] = ()
-    alarm: dict[str, Any] | None = None  # AlarmActions filled with the step policy's ARN
+    alarm: dict[str, Any] | None = None  # PutMetricAlarm's request, AlarmActions still empty
+    # The step policy the alarm fires: AlarmActions get its ARN at apply time (from the
+    # PutScalingPolicy answer, or looked up when the policy itself is unchanged).
+    alarm_policy: str = SCALE_OUT_FROM_ZERO_POLICY
     delete_alarms: tuple[str, ...] = ()
     snapshot: _Snapshot = field(default_factory=lambda: _Snapshot(None, {}, {}))
 
@@ -237,84 +240,8 @@ class AutoscalingService:
         self, state: ScalingState, snapshot: _Snapshot, spec: ScalingSpec, *,
         replace_policies: bool | None = None,
     ) -> ScalingPlan:
-        current = state.target
-        lo = spec.min_capacity if spec.min_capacity is not None else (
-            current.min_capacity if current else None)
-        hi = spec.max_capacity if spec.max_capacity is not None else (
-            current.max_capacity if current else None)
-        check_bounds(lo, hi, has_target=current is not None)
-        assert lo is not None and hi is not None
-
-        changes: list[ScalingChange] = []
-        register = current is None or (current.min_capacity, current.max_capacity) != (lo, hi)
-        if current is None:
-            changes.append(ScalingChange("add", "target", state.resource_id, after=f"{lo}..{hi}"))
-        elif register:
-            changes.append(ScalingChange(
-                "change", "target", state.resource_id,
-                before=f"{current.min_capacity}..{current.max_capacity}", after=f"{lo}..{hi}",
-            ))
-
-        if replace_policies is None:
-            replace_policies = bool(spec.target_tracking) or spec.scale_out_from_zero is not None
-        put: list[dict[str, Any]] = []
-        delete: list[str] = []
-        alarm: dict[str, Any] | None = None
-        delete_alarms: list[str] = []
-        our_alarm = alarm_name(state.endpoint, state.variant)
-        if replace_policies:
-            wanted = [tracking_policy(state, tt) for tt in spec.target_tracking]
-            if spec.scale_out_from_zero is not None:
-                wanted.append(scale_out_from_zero_policy(state, spec.scale_out_from_zero))
-                alarm = scale_out_from_zero_alarm(state, spec.scale_out_from_zero)
-            wanted_names = {w["PolicyName"] for w in wanted}
-            for request in wanted:
-                name = request["PolicyName"]
-                new = _policy(request).summary()
-                old_raw = snapshot.policies.get(name)
-                if old_raw is None:
-                    changes.append(ScalingChange("add", "policy", name, after=new))
-                    put.append(request)
-                elif _policy(old_raw).summary() != new:
-                    changes.append(ScalingChange("change", "policy", name,
-                                                 before=_policy(old_raw).summary(), after=new))
-                    put.append(request)
-            for name, raw in snapshot.policies.items():
-                if name not in wanted_names:
-                    changes.append(ScalingChange("remove", "policy", name,
-                                                 before=_policy(raw).summary()))
-                    delete.append(name)
-            old_alarm = snapshot.alarms.get(our_alarm)
-            if alarm is not None:
-                new = _alarm(alarm).summary()
-                step_changed = any(p["PolicyName"] == alarm_policy_name(spec) for p in put)
-                if old_alarm is None:
-                    changes.append(ScalingChange("add", "alarm", our_alarm, after=new))
-                elif _alarm(old_alarm).summary() != new:
-                    changes.append(ScalingChange("change", "alarm", our_alarm,
-                                                 before=_alarm(old_alarm).summary(), after=new))
-                elif not step_changed and _has_action(old_alarm, snapshot, spec):
-                    alarm = None  # unchanged and already pointing at the step policy
-            elif old_alarm is not None:
-                changes.append(ScalingChange("remove", "alarm", our_alarm,
-                                             before=_alarm(old_alarm).summary()))
-                delete_alarms.append(our_alarm)
-
-        warnings = quota_warnings(state.instance_type, hi)
-        if lo == 0 and replace_policies and spec.scale_out_from_zero is None:
-            warnings.append(
-                "min 0 without scale_out_from_zero: at zero instances the endpoint wakes only "
-                "once the backlog passes the tracking target"
-            )
-        detail = _Desired(
-            min_capacity=lo, max_capacity=hi, register=register, put_policies=tuple(put),
-            delete_policies=tuple(delete), alarm=alarm, delete_alarms=tuple(delete_alarms),
-            snapshot=snapshot,
-        )
-        return ScalingPlan(
-            before=state, changes=tuple(changes), warnings=tuple(warnings),
-            min_capacity=lo, max_capacity=hi, detail=detail,
-        )
+        """The plan for `state`/`snapshot` as already described; see `decide`."""
+        return decide(state, snapshot, spec, replace_policies=replace_policies)
 
     # ---- apply --------------------------------------------------------------------------
 
@@ -353,9 +280,8 @@ class AutoscalingService:
                 step_arn = answer["PolicyARN"]
         if desired.alarm is not None:
             if not step_arn:
-                step_arn = self._policy_arn(rid, desired.alarm["_policy"])
-            params = {k: v for k, v in desired.alarm.items() if not k.startswith("_")}
-            params["AlarmActions"] = [step_arn]
+                step_arn = self._policy_arn(rid, desired.alarm_policy)
+            params = {**desired.alarm, "AlarmActions": [step_arn]}
             with aws_errors("PutMetricAlarm"):
                 self._cw.put_metric_alarm(**params)
 
@@ -425,6 +351,130 @@ class AutoscalingService:
                     ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
                     ScalableDimension=SCALABLE_DIMENSION,
                 )
+
+
+# ---- deciding what changes (pure: no calls) ---------------------------------------------
+
+def decide(
+    state: ScalingState, snapshot: _Snapshot, spec: ScalingSpec, *,
+    replace_policies: bool | None = None,
+) -> ScalingPlan:
+    """What must change for the variant described by `state`/`snapshot` to match `spec`.
+
+    Bounds missing from `spec` keep the current ones. Policies (and the step alarm) are
+    replaced by the spec's when it names any, or when `replace_policies` says so.
+    """
+    lo, hi = _decide_bounds(state.target, spec)
+    register, changes = _decide_target(state, lo, hi)
+    if replace_policies is None:
+        replace_policies = bool(spec.target_tracking) or spec.scale_out_from_zero is not None
+    put: list[dict[str, Any]] = []
+    delete: list[str] = []
+    alarm: dict[str, Any] | None = None
+    delete_alarms: list[str] = []
+    if replace_policies:
+        policy_changes, put, delete = _decide_policies(state, snapshot, spec)
+        alarm_changes, alarm, delete_alarms = _decide_alarm(state, snapshot, spec, put)
+        changes += policy_changes + alarm_changes
+    detail = _Desired(
+        min_capacity=lo, max_capacity=hi, register=register, put_policies=tuple(put),
+        delete_policies=tuple(delete), alarm=alarm, alarm_policy=alarm_policy_name(spec),
+        delete_alarms=tuple(delete_alarms), snapshot=snapshot,
+    )
+    return ScalingPlan(
+        before=state, changes=tuple(changes),
+        warnings=tuple(_warnings(state, lo, hi, spec, replace_policies=replace_policies)),
+        min_capacity=lo, max_capacity=hi, detail=detail,
+    )
+
+
+def _decide_bounds(current: ScalableTarget | None, spec: ScalingSpec) -> tuple[int, int]:
+    """(min, max) to register: the spec's, else the current target's; checked."""
+    lo = spec.min_capacity if spec.min_capacity is not None else (
+        current.min_capacity if current else None)
+    hi = spec.max_capacity if spec.max_capacity is not None else (
+        current.max_capacity if current else None)
+    check_bounds(lo, hi, has_target=current is not None)
+    assert lo is not None and hi is not None
+    return lo, hi
+
+
+def _decide_target(state: ScalingState, lo: int, hi: int) -> tuple[bool, list[ScalingChange]]:
+    """Whether to (re-)register the scalable target, and the change that shows."""
+    current = state.target
+    if current is None:
+        return True, [ScalingChange("add", "target", state.resource_id, after=f"{lo}..{hi}")]
+    if (current.min_capacity, current.max_capacity) == (lo, hi):
+        return False, []
+    return True, [ScalingChange(
+        "change", "target", state.resource_id,
+        before=f"{current.min_capacity}..{current.max_capacity}", after=f"{lo}..{hi}",
+    )]
+
+
+def _decide_policies(
+    state: ScalingState, snapshot: _Snapshot, spec: ScalingSpec,
+) -> tuple[list[ScalingChange], list[dict[str, Any]], list[str]]:
+    """(changes, PutScalingPolicy requests, names to delete) making the policies the spec's."""
+    wanted = [tracking_policy(state, tt) for tt in spec.target_tracking]
+    if spec.scale_out_from_zero is not None:
+        wanted.append(scale_out_from_zero_policy(state, spec.scale_out_from_zero))
+    changes: list[ScalingChange] = []
+    put: list[dict[str, Any]] = []
+    for request in wanted:
+        name = request["PolicyName"]
+        new = _policy(request).summary()
+        old_raw = snapshot.policies.get(name)
+        if old_raw is None:
+            changes.append(ScalingChange("add", "policy", name, after=new))
+            put.append(request)
+        elif _policy(old_raw).summary() != new:
+            changes.append(ScalingChange("change", "policy", name,
+                                         before=_policy(old_raw).summary(), after=new))
+            put.append(request)
+    wanted_names = {w["PolicyName"] for w in wanted}
+    delete: list[str] = []
+    for name, raw in snapshot.policies.items():
+        if name not in wanted_names:
+            changes.append(ScalingChange("remove", "policy", name, before=_policy(raw).summary()))
+            delete.append(name)
+    return changes, put, delete
+
+
+def _decide_alarm(
+    state: ScalingState, snapshot: _Snapshot, spec: ScalingSpec, put: list[dict[str, Any]],
+) -> tuple[list[ScalingChange], dict[str, Any] | None, list[str]]:
+    """(changes, PutMetricAlarm request or None, alarms to delete) for our step alarm."""
+    our_alarm = alarm_name(state.endpoint, state.variant)
+    old_alarm = snapshot.alarms.get(our_alarm)
+    if spec.scale_out_from_zero is None:
+        if old_alarm is None:
+            return [], None, []
+        return ([ScalingChange("remove", "alarm", our_alarm, before=_alarm(old_alarm).summary())],
+                None, [our_alarm])
+    alarm = scale_out_from_zero_alarm(state, spec.scale_out_from_zero)
+    new = _alarm(alarm).summary()
+    if old_alarm is None:
+        return [ScalingChange("add", "alarm", our_alarm, after=new)], alarm, []
+    if _alarm(old_alarm).summary() != new:
+        return ([ScalingChange("change", "alarm", our_alarm,
+                               before=_alarm(old_alarm).summary(), after=new)], alarm, [])
+    step_changed = any(p["PolicyName"] == alarm_policy_name(spec) for p in put)
+    if not step_changed and _has_action(old_alarm, snapshot, spec):
+        return [], None, []  # unchanged and already pointing at the step policy
+    return [], alarm, []  # same alarm, but its action must name the (new) step policy's ARN
+
+
+def _warnings(
+    state: ScalingState, lo: int, hi: int, spec: ScalingSpec, *, replace_policies: bool,
+) -> list[str]:
+    warnings = quota_warnings(state.instance_type, hi)
+    if lo == 0 and replace_policies and spec.scale_out_from_zero is None:
+        warnings.append(
+            "min 0 without scale_out_from_zero: at zero instances the endpoint wakes only "
+            "once the backlog passes the tracking target"
+        )
+    return warnings
 
 
 # ---- building requests and reading answers ----------------------------------------------
@@ -497,7 +547,6 @@ def scale_out_from_zero_policy(state: ScalingState, spec: ScaleOutFromZeroSpec) 
 def scale_out_from_zero_alarm(state: ScalingState, spec: ScaleOutFromZeroSpec) -> dict[str, Any]:
     """The alarm that fires the step policy; AlarmActions get the policy's ARN at apply time."""
     return {
-        "_policy": spec.name or SCALE_OUT_FROM_ZERO_POLICY,
         "AlarmName": alarm_name(state.endpoint, state.variant),
         "AlarmDescription": f"Scale {state.endpoint} out from zero when requests wait",
         "ActionsEnabled": True,
