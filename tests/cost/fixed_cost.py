@@ -51,7 +51,7 @@ COSTS = [
         has_target=False, min_capacity=None, max_capacity=None,
         windows=windows(168, 168, 0, 1.408, 24, 24, 0),
         timeline=(CapacityStep(END - WEEK, 1),), idle_for_s=9 * 86400, stranded=True,
-        stranded_reason="1 instance(s), no scalable target, no backlog for 9d 0h"),
+        stranded_reason="1 instance(s), no scalable target, no backlog or request for 9d 0h"),
     EndpointCost(
         name="mystery-model", region="us-east-1", instance_type="ml.g6.xlarge",
         price=Price("ml.g6.xlarge", "us-east-1", None, "unknown"), instances_now=2,

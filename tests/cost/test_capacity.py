@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from smconsole.models.cost import Price
 from smconsole.services import capacity
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -78,3 +80,28 @@ def test_instances_per_bucket_is_the_mean_count_of_each_slice() -> None:
     # quarters: 0 | 2 | 2 | 0; halves: 1 | 1
     assert cost.instances_per_bucket(4) == [0, 2, 2, 0]
     assert cost.instances_per_bucket(2) == [1, 1]
+
+
+def test_a_minute_whose_requests_were_answered_within_it_is_not_idle() -> None:
+    """The backlog is sampled once a minute: requests answered in under a minute never show
+    in it, so the requests processed count as work too (for that period only)."""
+    from smconsole.models.scaling import ScalingState
+    from smconsole.services.cost import CostService, _History
+
+    now = T0 + timedelta(minutes=10)
+    history = _History(
+        name="ep", now=now, start=T0, since=timedelta(minutes=10), period=60, created=T0,
+        state=ScalingState("ep", "AllTraffic", "ml.m5.large", 1, 1, None),
+        instances_now=1, activities=[],
+        backlog=[(T0 + timedelta(minutes=m), 0.0) for m in range(10)],
+        without_capacity=[], processed=[(T0 + timedelta(minutes=3), 5.0)],
+    )
+    service = CostService.__new__(CostService)  # only the arithmetic: no session, no prices
+    service.stranded_after = timedelta(hours=1)
+    service.price = lambda _type: Price("ml.m5.large", "us-east-1", 0.115, "test")  # type: ignore[method-assign]
+    service._session = type("S", (), {"region_name": "us-east-1"})()
+    cost = service._cost(history)
+    window = cost.windows[0]
+    assert window.instance_hours * 60 == pytest.approx(10)
+    assert window.idle_instance_hours * 60 == pytest.approx(9)  # all but minute 3
+    assert cost.idle_for_s == pytest.approx(6 * 60)  # since minute 3's period ended

@@ -70,7 +70,7 @@ def test_one_instance_without_a_target_left_idle_is_stranded(local_stack: Any,
     cost = wait_for(lambda: (c := service.endpoint_cost(endpoint, since=HOUR)).stranded and c,
                     timeout_s=30)
     assert cost.instances_now == 1 and not cost.has_target
-    assert "1 instance(s), no scalable target, no backlog for" in cost.stranded_reason
+    assert "1 instance(s), no scalable target, no backlog or request for" in cost.stranded_reason
     assert cost.usd_per_hour_now == pytest.approx(PRICE)
     assert cost.price.source == "shipped 2026-12-01"
 

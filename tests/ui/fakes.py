@@ -175,7 +175,7 @@ class FakeCost:
             instances_now=count, has_target=False, min_capacity=None, max_capacity=None,
             windows=(window,), timeline=(CapacityStep(NOW - since, count),),
             idle_for_s=since.total_seconds(), stranded=count > 0,
-            stranded_reason=f"{count} instance(s), no scalable target, no backlog for 7d 0h"
+            stranded_reason=f"{count} instance(s), no scalable target, no backlog or request for 7d 0h"
             if count else None)
 
 

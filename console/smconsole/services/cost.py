@@ -215,10 +215,11 @@ class CostService:
             h.activities, instances_now=h.instances_now, created=h.created, start=h.start,
             end=h.now)
         windows = []
+        activity = _activity(h)
         for label, span in _windows(h.since):
             ws = h.now - span
             clipped = _clip(steps, ws)
-            backlog = [p for p in h.backlog if p[0] >= ws] or _before(h.backlog, ws)
+            backlog = [p for p in activity if p[0] >= ws] or _before(activity, ws)
             seconds = capacity.instance_seconds(clipped, h.now)
             idle = capacity.idle_instance_seconds(clipped, backlog, h.now)
             requests = int(sum(v for t, v in h.processed if t >= ws))
@@ -236,7 +237,7 @@ class CostService:
                 idle_for is not None and idle_for > self.stranded_after.total_seconds():
             stranded = True
             why = "no scalable target" if target is None else f"MinCapacity {target.min_capacity}"
-            reason = (f"{h.instances_now} instance(s), {why}, no backlog for "
+            reason = (f"{h.instances_now} instance(s), {why}, no backlog or request for "
                       f"{_span(idle_for)}")
         samples = capacity.cold_starts(h.activities, h.without_capacity)
         return EndpointCost(
@@ -250,12 +251,14 @@ class CostService:
         )
 
     def _idle_for(self, h: _History) -> float | None:
-        """Seconds since the backlog was last non-empty; 0 while it is not empty."""
-        busy = [t for t, v in h.backlog if v > 0]
-        if busy and h.backlog[-1][1] > 0:
+        """Seconds since the endpoint last had work (a backlog, or requests processed); 0
+        while it has."""
+        activity = _activity(h)
+        busy = [t for t, v in activity if v > 0]
+        if busy and activity[-1][1] > 0:
             return 0.0
         if busy:
-            after = [t for t, v in h.backlog if t > busy[-1]]
+            after = [t for t, v in activity if t > busy[-1]]
             return (h.now - (after[0] if after else busy[-1])).total_seconds()
         since = max(h.start, h.created) if h.created else h.start
         return (h.now - since).total_seconds()
@@ -410,6 +413,21 @@ def _floor(when: datetime, period: int) -> datetime:
 def _clip(steps: list[CapacityStep], start: datetime) -> list[CapacityStep]:
     inside = [s for s in steps if s.start > start]
     return [CapacityStep(start, capacity.count_at(steps, start)), *inside]
+
+
+def _activity(h: _History) -> list[capacity.Point]:
+    """Per period, the larger of the backlog and the requests processed: a minute whose
+    requests were each answered within the minute never shows a backlog at the sampling,
+    yet its instance was not idle."""
+    merged: dict[datetime, float] = dict(h.backlog)
+    period = timedelta(seconds=h.period)
+    sums = dict(h.processed)
+    for when, processed in h.processed:
+        merged[when] = max(merged.get(when, 0.0), processed)
+        after = when + period  # a Sum covers its period only; the backlog's value holds on
+        if after not in sums and after not in merged:
+            merged[after] = capacity.value_at(h.backlog, after)
+    return sorted(merged.items())
 
 
 def _before(points: list[capacity.Point], when: datetime) -> list[capacity.Point]:

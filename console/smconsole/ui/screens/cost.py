@@ -185,9 +185,14 @@ class CostScreen(ConsoleScreen):
         series = self.plotted = cost.instances_per_bucket(width)
         peak = max(series, default=0)
         plot.update(plot_text(series, PLOT_HEIGHT))
-        self.query_one("#cost-plot-title", Static).update(
-            f"Instances of {escape(cost.name)}, last {_label(self.window)} (peak {peak:.1f})")
         start, end = cost.windows[-1].start, cost.windows[-1].end
+        column = fmt.duration((end - start).total_seconds() / len(series)) if series else "-"
+        # Each bar is the mean over its column (its area is what was paid for): a minute of
+        # one instance in a 3-hour column reads <0.1, so the title says so and gives the count
+        # now, lest "peak 0.0" contradict the list's 1 instance.
+        self.query_one("#cost-plot-title", Static).update(Text(
+            f"Instances of {cost.name}, last {_label(self.window)}: mean per {column} "
+            f"(highest {peak:.1f}, now {cost.instances_now})"))
         self.query_one("#cost-axis", Static).update(f"{fmt.when(start)} → {fmt.when(end)}")
         self.query_one("#cost-summary", Static).update(summary_markup(cost))
 
