@@ -183,16 +183,16 @@ class CostScreen(ConsoleScreen):
             return
         width = max(8, (plot.size.width or 60) - AXIS_WIDTH - 1)
         series = self.plotted = cost.instances_per_bucket(width)
-        peak = max(series, default=0)
         plot.update(plot_text(series, PLOT_HEIGHT))
         start, end = cost.windows[-1].start, cost.windows[-1].end
         column = fmt.duration((end - start).total_seconds() / len(series)) if series else "-"
         # Each bar is the mean over its column (its area is what was paid for): a minute of
-        # one instance in a 3-hour column reads <0.1, so the title says so and gives the count
-        # now, lest "peak 0.0" contradict the list's 1 instance.
-        self.query_one("#cost-plot-title", Static).update(Text(
-            f"Instances of {cost.name}, last {_label(self.window)}: mean per {column} "
-            f"(highest {peak:.1f}, now {cost.instances_now})"))
+        # one instance in a 3-hour column reads <0.1, so the title gives the count now and,
+        # where it fits, what a bar is.
+        title = f"Instances, last {_label(self.window)} · now {cost.instances_now}"
+        detail = f"{title} · each bar the mean of {column}"
+        fits = len(detail) <= (plot.size.width or 0)
+        self.query_one("#cost-plot-title", Static).update(Text(detail if fits else title))
         self.query_one("#cost-axis", Static).update(f"{fmt.when(start)} → {fmt.when(end)}")
         self.query_one("#cost-summary", Static).update(summary_markup(cost))
 
