@@ -105,3 +105,11 @@ def test_a_minute_whose_requests_were_answered_within_it_is_not_idle() -> None:
     assert window.instance_hours * 60 == pytest.approx(10)
     assert window.idle_instance_hours * 60 == pytest.approx(9)  # all but minute 3
     assert cost.idle_for_s == pytest.approx(6 * 60)  # since minute 3's period ended
+
+
+def test_the_day_view_pairs_the_last_hour_with_the_day_not_the_day_twice() -> None:
+    from smconsole.services.cost import _windows
+
+    assert [label for label, _ in _windows(timedelta(days=7))] == ["24h", "7d"]
+    assert [label for label, _ in _windows(timedelta(days=1))] == ["1h", "24h"]
+    assert [label for label, _ in _windows(timedelta(hours=1))] == ["1h"]

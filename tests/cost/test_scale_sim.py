@@ -117,3 +117,34 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([5.0], 50) == 5
     assert percentile([1, 2, 3, 4], 50) == 2
     assert percentile([1, 2, 3, 4], 99) == 4
+
+
+def test_proposals_keep_what_they_do_not_vary() -> None:
+    """Applying zero-15m to an endpoint with a 60 s step cooldown and a 1x60 s alarm changes
+    the scale-in cooldown only (it proposed 300 s and 2x60 s, which no replay row showed)."""
+    from smconsole.models.scaling import (
+        ScalableTarget,
+        ScalingAlarm,
+        ScalingPolicy,
+        ScalingState,
+    )
+    from smconsole.services.cost import STEP_METRIC, TRACKED, default_proposals, proposal_spec
+
+    state = ScalingState(
+        "ep", "AllTraffic", "ml.m5.large", 1, 1,
+        ScalableTarget("endpoint/ep/variant/AllTraffic", 0, 2),
+        policies=(
+            ScalingPolicy("track", "TargetTrackingScaling", metric=TRACKED, target=5,
+                          scale_in_cooldown=120, scale_out_cooldown=45),
+            ScalingPolicy("zero", "StepScaling", adjustment=1, cooldown=60),
+        ),
+        alarms=(ScalingAlarm("a", STEP_METRIC, "Average", 1, "GreaterThanOrEqualToThreshold",
+                             60, 1),),
+    )
+    for proposal in default_proposals(state):
+        spec = proposal_spec(proposal)
+        assert spec.scale_out_from_zero is not None
+        assert (spec.scale_out_from_zero.cooldown, spec.scale_out_from_zero.period,
+                spec.scale_out_from_zero.evaluation_periods) == (60, 60, 1)
+        assert spec.target_tracking[0].scale_out_cooldown == 45
+    assert [p.scale_in_cooldown_s for p in default_proposals(state)] == [300, 900, 3600]

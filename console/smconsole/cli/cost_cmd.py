@@ -155,11 +155,12 @@ def rate(c: EndpointCost) -> str:
 
 def table_lines(costs: list[EndpointCost], since: timedelta) -> list[str]:
     label = costs[0].windows[-1].label if costs else "7d"
-    headers = ("NAME", "INSTANCE", "N", "$/H", "24H $", f"{label.upper()} $", "REQUESTS",
-               "$/1K", "IDLE $", "")
+    shorter = costs[0].windows[0].label if costs else "24h"
+    headers = ("NAME", "INSTANCE", "N", "$/H", f"{shorter.upper()} $", f"{label.upper()} $",
+               "REQUESTS", "$/1K", "IDLE $", "")
     rows = []
     for c in costs:
-        day, window = c.window("24h") or c.windows[-1], c.windows[-1]
+        day, window = c.windows[0], c.windows[-1]  # the shorter window, and the one asked for
         rows.append((
             c.name, c.instance_type or "", str(c.instances_now), short(c.usd_per_hour_now, 3),
             short(day.usd), short(window.usd), str(window.requests or 0),

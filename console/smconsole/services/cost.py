@@ -38,6 +38,7 @@ from smconsole.specs.scaling import ScaleOutFromZeroSpec, ScalingSpec, TargetTra
 
 NAMESPACE = "AWS/SageMaker"
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 STRANDED_AFTER = timedelta(hours=1)
 # No scale-out from zero in the record to measure: AWS publishes no figure. Five minutes is
 # what a GPU instance launch plus a model download and load commonly takes; it is a stated
@@ -361,8 +362,18 @@ def default_proposals(state: ScalingState) -> list[PolicyProposal]:
     hi = max(1, state.target.max_capacity if state.target else int(state.current_instances or 1))
     tracking = next((p for p in state.policies if p.metric == TRACKED and p.target), None)
     target = tracking.target if tracking and tracking.target else 5.0
+    # What a proposal does not vary stays as the endpoint has it (the step policy's cooldown,
+    # its alarm's periods, the scale-out cooldown): applying one changes only what its row
+    # in the replay shows.
+    base = current_policy(state)
+    kept = {} if base.fixed_instances is not None else {
+        "scale_out_cooldown_s": base.scale_out_cooldown_s}
+    if base.fixed_instances is None and base.step:
+        kept |= {"step_period_s": base.step_period_s,
+                 "step_evaluation_periods": base.step_evaluation_periods,
+                 "step_cooldown_s": base.step_cooldown_s}
     return [
-        PolicyProposal(f"zero-{label}", 0, hi, target, scale_in_cooldown_s=cooldown)
+        PolicyProposal(f"zero-{label}", 0, hi, target, scale_in_cooldown_s=cooldown, **kept)
         for label, cooldown in (("5m", 300), ("15m", 900), ("1h", 3600))
     ]
 
@@ -381,7 +392,8 @@ def proposal_spec(p: PolicyProposal) -> ScalingSpec:
 
 
 def _windows(since: timedelta) -> list[tuple[str, timedelta]]:
-    out = [("24h", DAY)] if since > DAY else []
+    # A shorter window first, for the list's second money column (the last hour inside a day).
+    out = [("24h", DAY)] if since > DAY else [("1h", HOUR)] if since > HOUR else []
     out.append((_label(since), since))
     return out
 

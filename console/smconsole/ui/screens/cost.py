@@ -126,10 +126,12 @@ class CostScreen(ConsoleScreen):
         self.costs = {c.name: c for c in message.costs}
         table = self.query_one("#cost-table", KeyedTable)
         label = _label(self.window)
-        column = table.columns[ColumnKey("window")]
-        if column.label.plain != f"{label} $":
-            column.label = Text(f"{label} $")
-            table.refresh()
+        shorter = message.costs[0].windows[0].label if message.costs else "24h"
+        for key, text in (("day", f"{shorter} $"), ("window", f"{label} $")):
+            column = table.columns[ColumnKey(key)]
+            if column.label.plain != text:
+                column.label = Text(text)
+                table.refresh()
         rows = {c.name: cost_row(c) for c in message.costs}
         # Widths from the content, all rows at once (DataTable's own auto width left the
         # header and some rows painted at the labels' widths here).
@@ -319,7 +321,7 @@ def money(value: float | None, digits: int = 2) -> str:
 
 
 def cost_row(c: EndpointCost) -> Cells:
-    day, window = c.window("24h") or c.windows[-1], c.windows[-1]
+    day, window = c.windows[0], c.windows[-1]  # the shorter window, and the one chosen
     per_1k = "?" if window.usd is None else (
         "-" if not window.requests else money(window.usd_per_1k, 4))
     flag = Text("STRANDED", style="bold red") if c.stranded else Text("")
