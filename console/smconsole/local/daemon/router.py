@@ -1,7 +1,8 @@
 """One loopback URL: the sagemaker-runtime routes to the data plane, the rest to moto.
 
-Control-plane calls that moto gets wrong are answered or completed here (see DESIGN.md's
-measured moto facts); every successful state change is journaled for the next start.
+Control-plane calls that moto gets wrong are answered or completed here (the table in
+docs/local-stack.md, "Shape"; each gap is pinned by tests/local/test_moto_gaps.py and
+test_fidelity.py); every successful state change is journaled for the next start.
 """
 
 from __future__ import annotations
