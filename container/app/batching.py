@@ -39,7 +39,6 @@ class _Job:
     costs: list[int]
     future: asyncio.Future[list[Any]]
     loop: asyncio.AbstractEventLoop
-    enqueued: float = field(default_factory=time.monotonic)
     taken: int = 0  # items handed to batches so far
     left: int = 0  # items not yet answered
     outputs: list[Any] = field(default_factory=list)

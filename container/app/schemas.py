@@ -51,11 +51,6 @@ class EmbeddingRequest(_Request):
     normalize: bool | None = None
 
 
-class EmbeddingResponse(BaseModel):
-    embeddings: list[list[float]]
-    dimension: int
-
-
 class SummarizationRequest(_Request):
     """The seed's request (`text`), or `inputs` like the other tasks."""
 
@@ -90,10 +85,6 @@ class SummarizationRequest(_Request):
         return isinstance(self.text if self.text is not None else self.inputs, str)
 
 
-class SummarizationResponse(BaseModel):
-    summary: str
-
-
 class ClassificationRequest(_Request):
     inputs: TextInputs
     top_k: Annotated[int, Field(ge=1)] | None = 1
@@ -104,17 +95,6 @@ class ImageRequest(_Request):
 
     inputs: TextInputs
     top_k: Annotated[int, Field(ge=1)] | None = 5
-
-
-class Label(BaseModel):
-    label: str
-    score: float
-
-
-class PredictionsResponse(BaseModel):
-    """text- and image-classification: per input, labels by descending score."""
-
-    predictions: list[list[Label]]
 
 
 class ErrorBody(BaseModel):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 # With the folder under `model/`, SageMaker unpacks it to /opt/ml/model/model.
 ARCNAME = "model"
-MODEL_DIR_ENV = "/opt/ml/model/model"
 
 
 def minilm_dir() -> Path:

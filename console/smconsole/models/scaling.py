@@ -89,10 +89,6 @@ class ScalingState:
     def resource_id(self) -> str:
         return resource_id(self.endpoint, self.variant)
 
-    @property
-    def tracked_metrics(self) -> tuple[str, ...]:
-        return tuple(p.metric for p in self.policies if p.metric)
-
 
 ChangeKind = Literal["add", "change", "remove"]
 

@@ -8,16 +8,14 @@ from typing import Any
 
 from smconsole.models.requests import AsyncRequest
 
-# The steps of a request, in the order they happen. `container` may repeat (one per log line).
-STEP_ORDER = (
-    "recorded", "accepted", "queued", "started", "container", "finished", "written",
-    "notified", "detected",
-)
-
 
 @dataclass(frozen=True)
 class TimelineStep:
-    """One step: when (epoch seconds) and from which source; `missing` says why it has no time."""
+    """One step: when (epoch seconds) and from which source; `missing` says why it has no time.
+
+    The steps, in the order they happen: recorded, accepted, queued, started, container (may
+    repeat, one per log line), finished, written, notified, detected.
+    """
 
     name: str
     at: float | None

@@ -128,18 +128,6 @@ def value_at(points: Sequence[Point], when: datetime) -> float:
     return current
 
 
-def idle_since(backlog: Sequence[Point]) -> datetime | None:
-    """When the backlog last became empty (None: it was never seen non-empty, or is not now)."""
-    last_busy = None
-    for i, (_, v) in enumerate(backlog):
-        if v > 0:
-            last_busy = i
-    if last_busy is None:
-        return None
-    after = backlog[last_busy + 1:] if last_busy + 1 < len(backlog) else []
-    return after[0][0] if after else None
-
-
 def cold_starts(
     activities: Iterable[Activity], without_capacity: Sequence[Point] = (),
 ) -> list[float]:

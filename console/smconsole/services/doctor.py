@@ -72,7 +72,6 @@ class _Facts:
     p99_ms: dict[str, tuple[float, str]] = field(default_factory=dict)
     p99_missing: str | None = None
     sent_timeout: int | None = None
-    sent_count: int = 0
     timed_out: int = 0
     quotas: dict[str, tuple[int, str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
@@ -287,7 +286,7 @@ class DoctorService:
         if self._ledger is None:
             return
         since = self._clock() - LOG_WINDOW.total_seconds()
-        facts.sent_timeout, facts.sent_count, facts.timed_out = self._ledger.timeout_facts(
+        facts.sent_timeout, _sent, facts.timed_out = self._ledger.timeout_facts(
             facts.name, since, _TIMEOUT_WORDS)
 
     def _quota_facts(self, facts: _Facts) -> None:

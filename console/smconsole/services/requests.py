@@ -303,11 +303,3 @@ class RequestService:
         except OSError as exc:
             raise errors.SmconsoleError(f"cannot read {item.source_ref}: {exc.strerror}") from None
         return data
-
-
-def for_console(session: AwsSession, ledger: Ledger | None = None) -> tuple[RequestService, Any]:
-    """The (requests, outputs) pair the console's Services bundle carries, sharing one ledger."""
-    from smconsole.services.watcher import OutputWatcher
-
-    shared = ledger or Ledger()
-    return RequestService(session, shared), OutputWatcher(session, shared)

@@ -107,7 +107,3 @@ class ScalingSpec(Spec):
 def load_scaling_spec(path: str | Path) -> ScalingSpec:
     """Read and validate a scaling policy file; SpecError (file:line: field) when it is wrong."""
     return load_spec(path, ScalingSpec)
-
-
-# The old name, while work in flight still uses it (one vocabulary: "scale out from zero").
-ScaleFromZeroSpec = ScaleOutFromZeroSpec

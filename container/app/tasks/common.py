@@ -91,13 +91,6 @@ class TextEncoder:
         return {k: torch.tensor(v, dtype=torch.long, device=device) for k, v in inputs.items()}
 
 
-def require_files(model_dir: Path, *names: str) -> None:
-    """Fail loading early with the missing file named, not a deep transformers error."""
-    for name in names:
-        if not (model_dir / name).exists():
-            raise FileNotFoundError(f"{model_dir / name} is missing")
-
-
 def input_limit(tokenizer: Any, config: Any) -> int:
     """Truncation length: the tokenizer's declared limit, else the model's positions, else 512."""
     declared = getattr(tokenizer, "model_max_length", None)

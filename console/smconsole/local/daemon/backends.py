@@ -52,10 +52,6 @@ def model(region: str, name: str) -> Any | None:
     return sagemaker(region)._models.get(name)
 
 
-def endpoint_names(region: str) -> list[str]:
-    return list(sagemaker(region).endpoints)
-
-
 def all_endpoints() -> list[tuple[str, str]]:
     """(region, name) of every endpoint moto holds, in every region."""
     from moto.sagemaker.models import sagemaker_backends

@@ -229,11 +229,6 @@ class Journal:
         except (OSError, ValueError, KeyError, TypeError):
             return None  # unreadable: kept as it is
 
-    def wipe(self) -> None:
-        self.path.unlink(missing_ok=True)
-        for blob in self.blobs.glob("*.bin"):
-            blob.unlink()
-
 
 def _s3_environ(method: str, bucket: str, key: str) -> dict[str, Any]:
     return {

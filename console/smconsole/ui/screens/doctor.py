@@ -81,7 +81,6 @@ class DoctorScreen(ConsoleScreen):
         self.only = endpoint
         self.healths: list[EndpointHealth] = []
         self.findings: dict[str, Finding] = {}
-        self.checking = False
 
     def compose(self) -> ComposeResult:
         yield Header()
