@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -97,6 +98,10 @@ class FixedCost:
 
     def all_costs(self, *, since: timedelta = WEEK) -> list[EndpointCost]:
         self.since.append(since)
+        if since == timedelta(days=1):  # the service's windows for a day: the hour, the day
+            return [replace(c, windows=(replace(c.windows[0], label="1h"),
+                                        replace(c.windows[-1], label="24h")))
+                    for c in COSTS]
         return list(COSTS)
 
     def endpoint_cost(self, name: str, *, since: timedelta = WEEK) -> EndpointCost:

@@ -69,6 +69,13 @@ async def test_window_toggle_reloads_for_24h() -> None:
         await pilot.press("w")
         await until(pilot, lambda: len(api.since) == 2, timeout=10)
         assert api.since == [timedelta(days=7), timedelta(days=1)]
+        await pilot.pause()
+        table = pilot.app.screen.query_one("#cost-table")
+        await until(pilot, lambda: "24h $" in [c.label.plain for c in table.columns.values()],
+                    timeout=10)
+        headers = [c.label.plain for c in table.columns.values()]
+        assert headers[4:6] == ["1h $", "24h $"]  # not the day twice
+        assert "1h $" in pilot.app.screen.query_one("#cost-table").render_line(0).text
 
 
 async def test_simulate_choose_and_apply_through_the_plan() -> None:

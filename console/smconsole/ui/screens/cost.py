@@ -127,11 +127,8 @@ class CostScreen(ConsoleScreen):
         table = self.query_one("#cost-table", KeyedTable)
         label = _label(self.window)
         shorter = message.costs[0].windows[0].label if message.costs else "24h"
-        for key, text in (("day", f"{shorter} $"), ("window", f"{label} $")):
-            column = table.columns[ColumnKey(key)]
-            if column.label.plain != text:
-                column.label = Text(text)
-                table.refresh()
+        table.relabel("day", f"{shorter} $")
+        table.relabel("window", f"{label} $")
         rows = {c.name: cost_row(c) for c in message.costs}
         # Widths from the content, all rows at once (DataTable's own auto width left the
         # header and some rows painted at the labels' widths here).

@@ -35,6 +35,16 @@ class KeyedTable(DataTable[Text]):
         for key, label in self.column_spec:
             self.add_column(label, key=key)
 
+    def relabel(self, key: str, label: str) -> None:
+        """Give column `key` a new header now (DataTable keeps the old one painted until
+        something else clears its render caches)."""
+        column = self.columns[ColumnKey(key)]
+        if column.label.plain == label:
+            return
+        column.label = Text(label)
+        self._clear_caches()  # DataTable has no public way to rename a column
+        self.refresh()
+
     @property
     def selected_key(self) -> str | None:
         if self.row_count == 0:
