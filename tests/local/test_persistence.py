@@ -38,6 +38,7 @@ def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_clas
         (tmp_path / "big.bin").write_bytes(big)
         s3.upload_file(str(tmp_path / "big.bin"), "keep", "big.bin",
                        Config=boto3.s3.transfer.TransferConfig(multipart_threshold=5 * 2**20))
+        written = s3.head_object(Bucket="keep", Key="small/ü.json")["LastModified"]
         s3.put_object(Bucket="keep", Key="gone.txt", Body=b"x")
         s3.delete_object(Bucket="keep", Key="gone.txt")
         topic = session.client("sns").create_topic(Name="kept-topic")["TopicArn"]
@@ -68,6 +69,8 @@ def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_clas
         small = s3.get_object(Bucket="keep", Key="small/ü.json")
         assert small["Body"].read() == b'{"a": 1}'
         assert small["ContentType"] == "application/json"
+        # The time it was written, not the restart's (seconds apart: the deploy above).
+        assert small["LastModified"] == written
         assert small["Metadata"] == {"owner": "me"}
         assert s3.get_object(Bucket="keep", Key="big.bin")["Body"].read() == big
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="keep")["Contents"]}

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,8 @@ class Journal:
                 status = 500
             if 200 <= status < 300:
                 done += 1
+                if entry["kind"] == "s3put" and isinstance(entry.get("at"), (int, float)):
+                    _keep_last_modified(entry["bucket"], entry["key"], float(entry["at"]))
             else:
                 refused += 1
         return done, refused
@@ -258,3 +261,11 @@ def _without_credentials(environ: dict[str, str]) -> dict[str, str]:
         kept["QUERY_STRING"] = "&".join(p for p in query.split("&")
                                         if not _SECRET_QUERY.match(p))
     return kept
+
+
+def _keep_last_modified(bucket: str, key: str, at: float) -> None:
+    """A replayed object keeps the time it was written, not the restart's: the watcher's
+    finished times and the timeline read LastModified."""
+    found = backends.s3_object(bucket, key)
+    if found is not None:  # moto keeps naive UTC
+        found.last_modified = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
