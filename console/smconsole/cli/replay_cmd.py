@@ -10,11 +10,11 @@ import argparse
 import sys
 
 from smconsole import errors
+from smconsole.cli.batches import ProgressBar, batch_summary, watch_batches
 from smconsole.cli.common import print_json, session_from_args
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    from smconsole.cli.requests_cmd import ProgressBar, _batch_summary, _watch
     from smconsole.ledger import Ledger
     from smconsole.services.requests import RequestService
 
@@ -34,8 +34,8 @@ def run_retry(args: argparse.Namespace) -> int:
             return 0
         batch_id = result.batch.batch_id
         if args.wait:
-            _watch(session, ledger, [batch_id], args.tick, "auto", quiet=args.json)
-        summary = _batch_summary(ledger, batch_id)
+            watch_batches(session, ledger, [batch_id], args.tick, "auto", quiet=args.json)
+        summary = batch_summary(ledger, batch_id)
     summary.update(original=args.retry_failed, sent=result.sent, rejected=result.rejected,
                    unsent=result.unsent)
     if args.json:

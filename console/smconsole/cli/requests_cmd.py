@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any
 
 from smconsole import errors
+from smconsole.cli.batches import ProgressBar, batch_summary, watch_batches
 from smconsole.cli.common import print_json, refuse_if_read_only, session_from_args
-from smconsole.models.requests import Status, SubmitProgress
+from smconsole.models.requests import Status
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -65,33 +66,6 @@ def _ledger() -> Any:
     return Ledger()
 
 
-class ProgressBar:
-    """One line on stderr, redrawn in place on a terminal; a final line otherwise."""
-
-    def __init__(self, stream: TextIO = sys.stderr, label: str = "submit") -> None:
-        self.stream = stream
-        self.label = label
-        self.tty = stream.isatty()
-        self._last = 0.0
-
-    def __call__(self, step: SubmitProgress) -> None:
-        now = time.monotonic()
-        last = step.done >= step.total
-        if not self.tty and not last:
-            return
-        if self.tty and not last and now - self._last < 0.1:
-            return
-        self._last = now
-        width = 30
-        filled = int(width * step.done / max(1, step.total))
-        line = (f"{self.label} {step.batch_id} [{'#' * filled}{'.' * (width - filled)}] "
-                f"{step.done}/{step.total}")
-        self.stream.write(("\r" + line) if self.tty else line + "\n")
-        if self.tty and last:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def run_submit(args: argparse.Namespace) -> int:
     from smconsole.services.requests import RequestService
 
@@ -126,8 +100,8 @@ def run_submit(args: argparse.Namespace) -> int:
             results = [service.submit(planned, again=args.again, progress=progress)]
         batch_ids = [r.batch.batch_id for r in results]
         if args.wait and batch_ids:
-            _watch(session, ledger, batch_ids, args.tick, "auto", quiet=args.json)
-        summaries = [_batch_summary(ledger, batch_id) for batch_id in batch_ids]
+            watch_batches(session, ledger, batch_ids, args.tick, "auto", quiet=args.json)
+        summaries = [batch_summary(ledger, batch_id) for batch_id in batch_ids]
     if args.json:
         print_json(summaries[0] if len(summaries) == 1 and not args.resume else summaries)
     else:
@@ -137,55 +111,6 @@ def run_submit(args: argparse.Namespace) -> int:
                   f"{summary['endpoint']} ({counts})")
     failed = any(s["counts"].get("failed") or s["counts"].get("queued") for s in summaries)
     return 1 if failed else 0
-
-
-def _batch_summary(ledger: Any, batch_id: str) -> dict[str, Any]:
-    batch = ledger.batch(batch_id)
-    rejected = [
-        {"index": r.index, "inference_id": r.inference_id, "error": r.error}
-        for r in ledger.requests(batch_id=batch_id, statuses=[Status.FAILED, Status.QUEUED])
-        if r.error
-    ]
-    return {
-        "batch_id": batch.batch_id, "file": batch.file, "endpoint": batch.endpoint,
-        "total": batch.total, "counts": {s.value: batch.count(s) for s in Status},
-        "errors": rejected[:20],
-    }
-
-
-def _watch(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, mode: str,
-           *, quiet: bool = False, as_json: bool = False, once: bool = False,
-           since: float | None = None) -> None:
-    """Watch until the batches are done, printing one line per result. Lines come from the
-    ledger, not from what this watcher itself found: a console (or another script) watching
-    the same ledger may take a notification first, and its result is printed all the same."""
-    from smconsole.services.results import ResultFeed, result_location, result_record
-    from smconsole.services.watcher import OutputWatcher
-
-    watcher = OutputWatcher(session, ledger, tick=tick, mode=mode)  # type: ignore[arg-type]
-    feed = ResultFeed(ledger, batch_ids, since=since)
-
-    def report(*, complete: bool = False) -> None:
-        for request in feed.new(complete=complete):
-            if as_json:
-                print(json.dumps(result_record(request)), flush=True)
-            elif not quiet:
-                took = f" in {request.latency:.1f}s" if request.latency is not None else ""
-                why = f": {request.error}" if request.error else ""
-                print(f"{request.status.value:9} {request.batch_id}/{request.index} "
-                      f"{result_location(request) or ''}{took}{why}", flush=True)
-
-    if once:
-        watcher.poll(batch_ids)
-        report(complete=True)
-        return
-    pending = len(ledger.pending(batch_ids))
-    if not quiet and not as_json:
-        print(f"watching {pending} pending request(s); Ctrl-C stops", file=sys.stderr)
-    try:
-        watcher.run(batch_ids=batch_ids, until_done=True, on_tick=report)
-    finally:
-        report(complete=True)
 
 
 def run_watch(args: argparse.Namespace) -> int:
@@ -200,9 +125,9 @@ def run_watch(args: argparse.Namespace) -> int:
             return 0
         batch_ids = [ledger.batch(args.batch).batch_id] if args.batch else None
         # Results recorded before this watch began were reported by whoever watched then.
-        _watch(session, ledger, batch_ids, args.tick, args.mode, as_json=args.json,
+        watch_batches(session, ledger, batch_ids, args.tick, args.mode, as_json=args.json,
                once=args.once, since=time.time())
-        summaries = [_batch_summary(ledger, b) for b in batch_ids] if batch_ids else []
+        summaries = [batch_summary(ledger, b) for b in batch_ids] if batch_ids else []
     return 1 if any(s["counts"].get("failed") for s in summaries) else 0
 
 
