@@ -96,7 +96,10 @@ class AwsSession:
 
     def client(self, service: str, *, region: str | None = None) -> Any:
         """A shared client for `service` (in `region` when given: the Pricing API lives in
-        us-east-1 whatever the session's region); clients are thread-safe once built."""
+        us-east-1 whatever the session's region); clients are thread-safe once built.
+
+        The client is a `TranslatingClient`: its API calls, paginators and waiters raise
+        smconsole's named errors, so callers never translate botocore's themselves."""
         key = service if region is None else f"{service}@{region}"
         with self._lock:
             found = self._clients.get(key)
@@ -117,8 +120,9 @@ class AwsSession:
                                   region_name=region)
             if self.read_only:
                 made.meta.events.register("before-call", _refuse_mutations)
-            self._clients[key] = made
-            return made
+            wrapped = TranslatingClient(made)
+            self._clients[key] = wrapped
+            return wrapped
 
     def check_credentials(self) -> None:
         """Raise NotConfigured with a one-line hint when no credentials can be found."""
@@ -152,6 +156,10 @@ _EXPIRED_CODES = frozenset({
 _NOT_FOUND_CODES = frozenset({
     "ResourceNotFound", "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "NotFound",
     "404", "ValidationException:not-found", "NoSuchEntity", "ObjectNotFound",
+    # SQS: the query code, its JSON-protocol spelling, and the modeled exception's name.
+    "NonExistentQueue", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
+    # ECR
+    "RepositoryNotFound", "RepositoryNotFoundException",
 })
 
 
@@ -185,14 +193,188 @@ def translate(exc: BaseException, operation: str = "") -> errors.SmconsoleError:
 
 @contextmanager
 def aws_errors(operation: str = "") -> Iterator[None]:
-    """Re-raise botocore errors inside the block as smconsole errors."""
+    """Re-raise botocore errors inside the block as smconsole errors.
+
+    Clients from `AwsSession.client` already do this for every call; what is left for the
+    block is code that holds a bare botocore client or object."""
     try:
         yield
+    except errors.SmconsoleError:
+        raise  # translated already (by a TranslatingClient): keep it and its cause
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise translate(exc, operation) from exc
+        raise _translated(exc, operation) from exc
 
 
 def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call a client method, translating its errors."""
     with aws_errors(getattr(fn, "__name__", "")):
         return fn(*args, **kwargs)
+
+
+def read_body(reply: dict[str, Any], operation: str = "GetObject") -> bytes:
+    """All of a streaming reply's `Body`: reading it goes back to the network after the call
+    returned, so its errors are translated here rather than by the client."""
+    with aws_errors(operation):
+        return reply["Body"].read()
+
+
+# (smconsole error class, botocore error class) -> the class that is both; see _translated.
+_BOTH: dict[tuple[type, type], type | None] = {}
+_BOTH_LOCK = threading.Lock()
+
+
+def _translated(exc: Exception, operation: str) -> errors.SmconsoleError:
+    return _keeping_class(translate(exc, operation), exc)
+
+
+def _keeping_class(named: errors.SmconsoleError, exc: Exception) -> errors.SmconsoleError:
+    """`named` (exc translated), still an instance of `exc`'s own class.
+
+    Code that holds a client directly (tests, the local demo's seeding) catches botocore's
+    classes (`s3.exceptions.NoSuchKey`, `ClientError`) and reads `.response`; the named
+    error keeps that working: its class derives from both, its attributes are both sets,
+    and its message and class name are the smconsole error's."""
+    if isinstance(named, type(exc)):
+        return named
+    key = (type(named), type(exc))
+    with _BOTH_LOCK:
+        if key not in _BOTH:
+            try:
+                _BOTH[key] = type(key[0].__name__, key, {
+                    "__module__": key[0].__module__, "__qualname__": key[0].__qualname__})
+            except TypeError:  # incompatible layouts: the named error alone
+                _BOTH[key] = None
+        both = _BOTH[key]
+    if both is None:
+        return named
+    kept = both.__new__(both)
+    kept.__dict__.update(vars(exc))
+    kept.__dict__.update(vars(named))
+    kept.args = named.args
+    return kept
+
+
+# boto3's managed transfers call the API through the bare client: name them as callers did.
+_TRANSFER_OPERATIONS = {
+    "upload_file": "PutObject", "upload_fileobj": "PutObject",
+    "download_file": "GetObject", "download_fileobj": "GetObject", "copy": "CopyObject",
+}
+
+
+def _translating(method: Callable[..., Any], operation: str) -> Callable[..., Any]:
+    def translated_call(*args: Any, **kwargs: Any) -> Any:
+        with aws_errors(operation):
+            return method(*args, **kwargs)
+
+    translated_call.__name__ = getattr(method, "__name__", operation)
+    translated_call.__doc__ = getattr(method, "__doc__", None)
+    return translated_call
+
+
+class TranslatingClient:
+    """A botocore client whose API methods raise smconsole errors, with the API operation's
+    name in the message; paginators and waiters from it do the same.
+
+    Everything else (`meta`, `exceptions`, `can_paginate`, ...) is the client's own, so
+    botocore's `Stubber(client)` and handlers on `meta.events` work on it unchanged.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._api: dict[str, str] = client.meta.method_to_api_mapping
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._client, name)
+        operation = self._api.get(name) or _TRANSFER_OPERATIONS.get(name)
+        if operation is None or not callable(found):
+            return found
+        wrapped = _translating(found, operation)
+        setattr(self, name, wrapped)  # found by normal lookup from now on
+        return wrapped
+
+    def get_paginator(self, operation_name: str) -> TranslatingPaginator:
+        operation = self._api.get(operation_name, operation_name)
+        with aws_errors(operation):
+            return TranslatingPaginator(self._client.get_paginator(operation_name), operation)
+
+    def get_waiter(self, waiter_name: str) -> TranslatingWaiter:
+        with aws_errors(waiter_name):
+            return TranslatingWaiter(self._client.get_waiter(waiter_name))
+
+    def __repr__(self) -> str:
+        return f"TranslatingClient({self._client!r})"
+
+
+class TranslatingPaginator:
+    """A paginator whose pages, and full result, raise smconsole errors."""
+
+    def __init__(self, paginator: Any, operation: str) -> None:
+        self._paginator = paginator
+        self._operation = operation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._paginator, name)
+
+    def paginate(self, **kwargs: Any) -> TranslatingPages:
+        with aws_errors(self._operation):
+            return TranslatingPages(self._paginator.paginate(**kwargs), self._operation)
+
+
+class TranslatingPages:
+    """botocore's PageIterator, each page fetched (and the full result built) translated."""
+
+    def __init__(self, pages: Any, operation: str) -> None:
+        self._pages = pages
+        self._operation = operation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pages, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        return _translated_iter(iter(self._pages), self._operation)
+
+    def build_full_result(self) -> dict[str, Any]:
+        with aws_errors(self._operation):
+            return self._pages.build_full_result()
+
+    def search(self, expression: str) -> Iterator[Any]:
+        return _translated_iter(self._pages.search(expression), self._operation)
+
+
+def _translated_iter(items: Iterator[Any], operation: str) -> Iterator[Any]:
+    while True:
+        with aws_errors(operation):
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+        yield item
+
+
+class TranslatingWaiter:
+    """A waiter whose `wait()` raises smconsole errors.
+
+    An error answer no acceptor expected (or a failure state matched on one) is translated
+    as the call's own ClientError would be: NotFound for a missing endpoint, with the
+    waiter's operation in the message. Other failures (a terminal state, attempts run out)
+    are botocore's WaiterError translated as any other botocore error."""
+
+    def __init__(self, waiter: Any) -> None:
+        self._waiter = waiter
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._waiter, name)
+
+    def wait(self, **kwargs: Any) -> None:
+        operation = self._waiter.config.operation
+        try:
+            self._waiter.wait(**kwargs)
+        except botocore.exceptions.WaiterError as exc:
+            last = exc.last_response or {}
+            if "Error" in last:
+                named = translate(botocore.exceptions.ClientError(last, operation), operation)
+            else:
+                named = translate(exc, operation)
+            raise _keeping_class(named, exc) from exc
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise _translated(exc, operation) from exc
