@@ -218,6 +218,12 @@ def read_body(reply: dict[str, Any], operation: str = "GetObject") -> bytes:
         return reply["Body"].read()
 
 
+def read_events(stream: Any, operation: str) -> Iterator[Any]:
+    """The events of an event-stream reply (Live Tail's `responseStream`), each read from
+    the network after the call returned: their errors translated as the call's."""
+    return _translated_iter(iter(stream), operation)
+
+
 # (smconsole error class, botocore error class) -> the class that is both; see _translated.
 _BOTH: dict[tuple[type, type], type | None] = {}
 _BOTH_LOCK = threading.Lock()

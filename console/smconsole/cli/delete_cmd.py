@@ -29,18 +29,15 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
 def run(args: argparse.Namespace) -> int:
     from smconsole.models.deploy import Resource
     from smconsole.services.deploy import DeployService
-    from smconsole.session import aws_errors
 
     session = session_from_args(args)
     refuse_if_read_only(session, f"delete {args.endpoint}")
     sagemaker = session.client("sagemaker")
-    with aws_errors("DescribeEndpoint"):
-        endpoint = sagemaker.describe_endpoint(EndpointName=args.endpoint)
+    endpoint = sagemaker.describe_endpoint(EndpointName=args.endpoint)
     config_name = endpoint["EndpointConfigName"]
     models: list[str] = []
     if args.model or args.all:
-        with aws_errors("DescribeEndpointConfig"):
-            config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
         models = list(dict.fromkeys(v["ModelName"] for v in config.get("ProductionVariants", [])
                                     if v.get("ModelName")))
     # Newest first in cleanup's order: the endpoint, then its config, then its models.

@@ -7,7 +7,7 @@ from typing import Any
 
 from smconsole import errors, locations
 from smconsole.local import modelpack
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 
 DEMO_SPEC = "deploy-demo.yaml"
 
@@ -21,8 +21,7 @@ def ensure_demo_endpoint(session: AwsSession, *, quiet: bool = False) -> str:
     spec = load_deploy_spec(locations.configs_dir() / DEMO_SPEC)
     sm = session.client("sagemaker")
     try:
-        with aws_errors("DescribeEndpoint"):
-            sm.describe_endpoint(EndpointName=spec.name)
+        sm.describe_endpoint(EndpointName=spec.name)
         return spec.name
     except errors.NotFound:
         pass
@@ -38,8 +37,7 @@ def ensure_demo_endpoint(session: AwsSession, *, quiet: bool = False) -> str:
     except s3.exceptions.ClientError:
         stored = None
     if stored != archive.stat().st_size:  # every upload is kept in the journal: once is enough
-        with aws_errors("PutObject"):
-            s3.upload_file(str(archive), bucket, key)
+        s3.upload_file(str(archive), bucket, key)
     _outputs_and_topics(session, spec)
     result = DeployService(session).deploy(spec)
     if not result.ok:
@@ -67,8 +65,7 @@ def _outputs_and_topics(session: AwsSession, spec: Any) -> None:
         if value.startswith("s3://"):
             _bucket(session, split_s3_uri(value)[0])
         elif value.startswith("arn:aws:sns:"):
-            with aws_errors("CreateTopic"):
-                session.client("sns").create_topic(Name=value.rsplit(":", 1)[-1])
+            session.client("sns").create_topic(Name=value.rsplit(":", 1)[-1])
 
 
 def _walk(node: Any, found: list[str]) -> None:

@@ -26,7 +26,7 @@ from smconsole.models.scaling import (
     ScalingState,
     resource_id,
 )
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 from smconsole.specs.scaling import (
     ASYNC_METRICS,
     ScaleOutFromZeroSpec,
@@ -118,8 +118,7 @@ class AutoscalingService:
         return state
 
     def _describe(self, endpoint: str, variant: str | None) -> tuple[ScalingState, _Snapshot]:
-        with aws_errors("DescribeEndpoint"):
-            desc = self._session.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+        desc = self._session.client("sagemaker").describe_endpoint(EndpointName=endpoint)
         variants = desc.get("ProductionVariants") or []
         chosen = next((v for v in variants if variant in (None, v.get("VariantName"))), None)
         if variant is None and chosen is None:
@@ -151,9 +150,8 @@ class AutoscalingService:
     def _config_instance_type(self, config_name: str | None, variant: str) -> str | None:
         if not config_name:
             return None
-        with aws_errors("DescribeEndpointConfig"):
-            config = self._session.client("sagemaker").describe_endpoint_config(
-                EndpointConfigName=config_name)
+        config = self._session.client("sagemaker").describe_endpoint_config(
+            EndpointConfigName=config_name)
         for item in config.get("ProductionVariants", []):
             if item.get("VariantName") == variant:
                 return item.get("InstanceType")
@@ -161,22 +159,19 @@ class AutoscalingService:
 
     def _snapshot(self, endpoint: str, variant: str) -> _Snapshot:
         rid = resource_id(endpoint, variant)
-        with aws_errors("DescribeScalableTargets"):
-            targets = self._aas.describe_scalable_targets(
-                ServiceNamespace=SERVICE_NAMESPACE, ResourceIds=[rid],
-                ScalableDimension=SCALABLE_DIMENSION,
-            ).get("ScalableTargets", [])
-        with aws_errors("DescribeScalingPolicies"):
-            raw_policies = self._aas.describe_scaling_policies(
-                ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
-                ScalableDimension=SCALABLE_DIMENSION,
-            ).get("ScalingPolicies", [])
+        targets = self._aas.describe_scalable_targets(
+            ServiceNamespace=SERVICE_NAMESPACE, ResourceIds=[rid],
+            ScalableDimension=SCALABLE_DIMENSION,
+        ).get("ScalableTargets", [])
+        raw_policies = self._aas.describe_scaling_policies(
+            ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
+            ScalableDimension=SCALABLE_DIMENSION,
+        ).get("ScalingPolicies", [])
         policies = {p["PolicyName"]: p for p in raw_policies}
         names = {alarm_name(endpoint, variant)}
         for policy in raw_policies:
             names.update(a["AlarmName"] for a in policy.get("Alarms", []) if a.get("AlarmName"))
-        with aws_errors("DescribeAlarms"):
-            raw_alarms = self._cw.describe_alarms(AlarmNames=sorted(names)).get("MetricAlarms", [])
+        raw_alarms = self._cw.describe_alarms(AlarmNames=sorted(names)).get("MetricAlarms", [])
         return _Snapshot(
             target=targets[0] if targets else None,
             policies=policies,
@@ -194,18 +189,17 @@ class AutoscalingService:
             dims.append({"Name": "VariantName", "Value": variant})
         end = self._clock()
         start = end - timedelta(hours=hours)
-        with aws_errors("GetMetricData"):
-            answer = self._cw.get_metric_data(
-                MetricDataQueries=[{
-                    "Id": "m0", "ReturnData": True,
-                    "MetricStat": {
-                        "Metric": {"Namespace": NAMESPACE, "MetricName": metric,
-                                   "Dimensions": dims},
-                        "Period": period, "Stat": statistic,
-                    },
-                }],
-                StartTime=start, EndTime=end, ScanBy="TimestampAscending",
-            )
+        answer = self._cw.get_metric_data(
+            MetricDataQueries=[{
+                "Id": "m0", "ReturnData": True,
+                "MetricStat": {
+                    "Metric": {"Namespace": NAMESPACE, "MetricName": metric,
+                               "Dimensions": dims},
+                    "Period": period, "Stat": statistic,
+                },
+            }],
+            StartTime=start, EndTime=end, ScanBy="TimestampAscending",
+        )
         results = answer.get("MetricDataResults") or [{}]
         pairs = sorted(zip(results[0].get("Timestamps", []), results[0].get("Values", []),
                            strict=False))
@@ -268,70 +262,60 @@ class AutoscalingService:
         if desired.register:
             self._register(rid, desired.min_capacity, desired.max_capacity)
         for name in desired.delete_alarms:
-            with aws_errors("DeleteAlarms"):
-                self._cw.delete_alarms(AlarmNames=[name])
+            self._cw.delete_alarms(AlarmNames=[name])
         for name in desired.delete_policies:
             self._delete_policy(rid, name)
         step_arn = ""
         for request in desired.put_policies:
-            with aws_errors("PutScalingPolicy"):
-                answer = self._aas.put_scaling_policy(**request)
+            answer = self._aas.put_scaling_policy(**request)
             if request["PolicyType"] == "StepScaling":
                 step_arn = answer["PolicyARN"]
         if desired.alarm is not None:
             if not step_arn:
                 step_arn = self._policy_arn(rid, desired.alarm_policy)
             params = {**desired.alarm, "AlarmActions": [step_arn]}
-            with aws_errors("PutMetricAlarm"):
-                self._cw.put_metric_alarm(**params)
+            self._cw.put_metric_alarm(**params)
 
     def _restore(self, state: ScalingState, snap: _Snapshot) -> None:
         """Converge back to `snap`: bounds, policies and alarms as they were."""
         rid = state.resource_id
         now = self._snapshot(state.endpoint, state.variant)
         for name in now.alarms.keys() - snap.alarms.keys():
-            with aws_errors("DeleteAlarms"):
-                self._cw.delete_alarms(AlarmNames=[name])
+            self._cw.delete_alarms(AlarmNames=[name])
         for name in now.policies.keys() - snap.policies.keys():
             self._delete_policy(rid, name)
         if snap.target is None:
             if now.target is not None:
-                with aws_errors("DeregisterScalableTarget"):
-                    self._aas.deregister_scalable_target(
-                        ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
-                        ScalableDimension=SCALABLE_DIMENSION,
-                    )
+                self._aas.deregister_scalable_target(
+                    ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
+                    ScalableDimension=SCALABLE_DIMENSION,
+                )
             return
         self._register(rid, int(snap.target["MinCapacity"]), int(snap.target["MaxCapacity"]))
         for raw in snap.policies.values():
             if now.policies.get(raw["PolicyName"]) != raw:
-                with aws_errors("PutScalingPolicy"):
-                    self._aas.put_scaling_policy(**_policy_request(raw))
+                self._aas.put_scaling_policy(**_policy_request(raw))
         for raw in snap.alarms.values():
             if now.alarms.get(raw["AlarmName"]) != raw:
-                with aws_errors("PutMetricAlarm"):
-                    self._cw.put_metric_alarm(**{k: raw[k] for k in _ALARM_FIELDS if k in raw})
+                self._cw.put_metric_alarm(**{k: raw[k] for k in _ALARM_FIELDS if k in raw})
 
     def _register(self, rid: str, lo: int, hi: int) -> None:
-        with aws_errors("RegisterScalableTarget"):
-            self._aas.register_scalable_target(
-                ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
-                ScalableDimension=SCALABLE_DIMENSION, MinCapacity=lo, MaxCapacity=hi,
-            )
+        self._aas.register_scalable_target(
+            ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
+            ScalableDimension=SCALABLE_DIMENSION, MinCapacity=lo, MaxCapacity=hi,
+        )
 
     def _delete_policy(self, rid: str, name: str) -> None:
-        with aws_errors("DeleteScalingPolicy"):
-            self._aas.delete_scaling_policy(
-                PolicyName=name, ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
-                ScalableDimension=SCALABLE_DIMENSION,
-            )
+        self._aas.delete_scaling_policy(
+            PolicyName=name, ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
+            ScalableDimension=SCALABLE_DIMENSION,
+        )
 
     def _policy_arn(self, rid: str, name: str) -> str:
-        with aws_errors("DescribeScalingPolicies"):
-            found = self._aas.describe_scaling_policies(
-                ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid, PolicyNames=[name],
-                ScalableDimension=SCALABLE_DIMENSION,
-            ).get("ScalingPolicies", [])
+        found = self._aas.describe_scaling_policies(
+            ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid, PolicyNames=[name],
+            ScalableDimension=SCALABLE_DIMENSION,
+        ).get("ScalingPolicies", [])
         if not found:
             raise errors.NotFound(f"step policy {name} is missing")
         return str(found[0]["PolicyARN"])
@@ -341,16 +325,14 @@ class AutoscalingService:
         snap = self._snapshot(endpoint, variant)
         rid = resource_id(endpoint, variant)
         for name in snap.alarms:
-            with aws_errors("DeleteAlarms"):
-                self._cw.delete_alarms(AlarmNames=[name])
+            self._cw.delete_alarms(AlarmNames=[name])
         for name in snap.policies:
             self._delete_policy(rid, name)
         if snap.target is not None:
-            with aws_errors("DeregisterScalableTarget"):
-                self._aas.deregister_scalable_target(
-                    ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
-                    ScalableDimension=SCALABLE_DIMENSION,
-                )
+            self._aas.deregister_scalable_target(
+                ServiceNamespace=SERVICE_NAMESPACE, ResourceId=rid,
+                ScalableDimension=SCALABLE_DIMENSION,
+            )
 
 
 # ---- deciding what changes (pure: no calls) ---------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from smconsole import errors
 from smconsole.models.requests import OutputBody
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession, read_body
 from smconsole.specs.common import split_s3_uri
 
 PREVIEW_LIMIT = 4 * 1024 * 1024
@@ -22,16 +22,13 @@ def fetch_body(session: AwsSession, location: str, *, limit: int = PREVIEW_LIMIT
     if limit:
         params["Range"] = f"bytes=0-{limit - 1}"
     try:
-        with aws_errors("GetObject"):
-            reply = s3.get_object(**params)
+        reply = s3.get_object(**params)
     except errors.AwsError as exc:
         if exc.code != "InvalidRange":
             raise
         params.pop("Range")  # an empty object has no byte 0
-        with aws_errors("GetObject"):
-            reply = s3.get_object(**params)
-    with aws_errors("GetObject"):
-        data = reply["Body"].read()
+        reply = s3.get_object(**params)
+    data = read_body(reply)
     total = object_size(reply)
     return OutputBody(location, reply.get("ContentType"), data,
                       truncated=total is not None and total > len(data))

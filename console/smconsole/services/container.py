@@ -37,7 +37,7 @@ from smconsole.models.container import (
     RunMode,
     Running,
 )
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 from smconsole.specs.common import split_s3_uri
 
 PING_TIMEOUT_S = 2.0  # SageMaker's own /ping timeout
@@ -170,20 +170,15 @@ class ContainerService:
         repository = repository or name.split("/")[-1]
         tag = tag or image_tag or "latest"
         ecr = self._session.client("ecr")
-        with aws_errors("GetAuthorizationToken"):
-            auth = ecr.get_authorization_token()["authorizationData"][0]
+        auth = ecr.get_authorization_token()["authorizationData"][0]
         user, _, password = base64.b64decode(auth["authorizationToken"]).decode().partition(":")
         registry = auth["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
         try:
-            with aws_errors("DescribeRepositories"):
-                ecr.describe_repositories(repositoryNames=[repository])
-        except errors.SmconsoleError as exc:
-            if not isinstance(exc, errors.NotFound) and "RepositoryNotFound" not in str(exc):
-                raise
+            ecr.describe_repositories(repositoryNames=[repository])
+        except errors.NotFound:  # RepositoryNotFoundException
             emit = on_line or (lambda _l: None)
             emit(f"creating ECR repository {repository}")
-            with aws_errors("CreateRepository"):
-                ecr.create_repository(repositoryName=repository)
+            ecr.create_repository(repositoryName=repository)
         remote = f"{registry}/{repository}:{tag}"
         self._stream([docker, "login", "--username", user, "--password-stdin", registry],
                      on_line, stdin=password.encode(), what="docker login")
@@ -233,8 +228,7 @@ class ContainerService:
             bucket, key = split_s3_uri(s3_uri)
         except ValueError as exc:
             raise ContainerError(str(exc)) from None
-        with aws_errors("PutObject"):
-            self._session.client("s3").upload_file(package.path, bucket, key)
+        self._session.client("s3").upload_file(package.path, bucket, key)
         return replace(package, uploaded_to=s3_uri)
 
     # ---- run / ping / invoke / stop -----------------------------------------------------

@@ -33,7 +33,7 @@ from smconsole.models.scaling import (
 from smconsole.services import capacity, scale_sim
 from smconsole.services.autoscaling import STEP_METRIC, AutoscalingService
 from smconsole.services.prices import PRICING_REGION, PriceBook
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 from smconsole.specs.scaling import ScaleOutFromZeroSpec, ScalingSpec, TargetTrackingSpec
 
 NAMESPACE = "AWS/SageMaker"
@@ -122,8 +122,7 @@ class CostService:
             kwargs: dict[str, Any] = {"MaxResults": 100}
             if token:
                 kwargs["NextToken"] = token
-            with aws_errors("ListEndpoints"):
-                page = sm.list_endpoints(**kwargs)
+            page = sm.list_endpoints(**kwargs)
             names += [e["EndpointName"] for e in page.get("Endpoints", [])]
             token = page.get("NextToken")
             if not token:
@@ -139,8 +138,7 @@ class CostService:
     def _history(self, name: str, since: timedelta) -> _History:
         now = self._clock()
         start = now - since
-        with aws_errors("DescribeEndpoint"):
-            desc = self._session.client("sagemaker").describe_endpoint(EndpointName=name)
+        desc = self._session.client("sagemaker").describe_endpoint(EndpointName=name)
         state = self.autoscaling.describe(name)
         variants = desc.get("ProductionVariants") or []
         notes: list[str] = []
@@ -166,8 +164,7 @@ class CostService:
         found: list[capacity.Activity] = []
         try:
             while True:
-                with aws_errors("DescribeScalingActivities"):
-                    page = aas.describe_scaling_activities(**kwargs)
+                page = aas.describe_scaling_activities(**kwargs)
                 acts = [capacity.parse_activity(a) for a in page.get("ScalingActivities", [])]
                 found += acts
                 token = page.get("NextToken")
@@ -197,8 +194,7 @@ class CostService:
         }
         out: dict[str, list[capacity.Point]] = {}
         while True:
-            with aws_errors("GetMetricData"):
-                page = self._session.client("cloudwatch").get_metric_data(**kwargs)
+            page = self._session.client("cloudwatch").get_metric_data(**kwargs)
             for result in page.get("MetricDataResults", []):
                 out.setdefault(result["Id"], []).extend(zip(
                     result.get("Timestamps", []), map(float, result.get("Values", [])),

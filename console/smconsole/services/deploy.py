@@ -22,7 +22,7 @@ from smconsole.models.deploy import (
 )
 from smconsole.models.scaling import ScalingResult
 from smconsole.services.autoscaling import AutoscalingService
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 from smconsole.specs.common import split_s3_uri
 from smconsole.specs.deploy import DeploySpec
 
@@ -121,8 +121,7 @@ class DeployService:
             )
         bucket, key = split_s3_uri(spec.model.data)
         try:
-            with aws_errors("HeadObject"):
-                self._session.client("s3").head_object(Bucket=bucket, Key=key)
+            self._session.client("s3").head_object(Bucket=bucket, Key=key)
         except errors.NotFound:
             found.append(f"model data {spec.model.data} not found: the deploy would fail")
         except errors.SmconsoleError as exc:
@@ -133,37 +132,32 @@ class DeployService:
 
     def _describe_endpoint(self, name: str) -> dict[str, Any] | None:
         try:
-            with aws_errors("DescribeEndpoint"):
-                return dict(self._sm.describe_endpoint(EndpointName=name))
+            return dict(self._sm.describe_endpoint(EndpointName=name))
         except errors.NotFound:
             return None
 
     def _model_exists(self, name: str) -> bool:
         try:
-            with aws_errors("DescribeModel"):
-                self._sm.describe_model(ModelName=name)
+            self._sm.describe_model(ModelName=name)
         except errors.NotFound:
             return False
         return True
 
     def _config_exists(self, name: str) -> bool:
         try:
-            with aws_errors("DescribeEndpointConfig"):
-                self._sm.describe_endpoint_config(EndpointConfigName=name)
+            self._sm.describe_endpoint_config(EndpointConfigName=name)
         except errors.NotFound:
             return False
         return True
 
     def _deployed_fields(self, endpoint: dict[str, Any]) -> dict[str, str]:
-        with aws_errors("DescribeEndpointConfig"):
-            config = self._sm.describe_endpoint_config(
-                EndpointConfigName=endpoint["EndpointConfigName"])
+        config = self._sm.describe_endpoint_config(
+            EndpointConfigName=endpoint["EndpointConfigName"])
         variants = config.get("ProductionVariants") or [{}]
         model: dict[str, Any] = {}
         if variants[0].get("ModelName"):
             try:
-                with aws_errors("DescribeModel"):
-                    model = dict(self._sm.describe_model(ModelName=variants[0]["ModelName"]))
+                model = dict(self._sm.describe_model(ModelName=variants[0]["ModelName"]))
             except errors.NotFound:
                 model = {}
         return deployed_fields(model, config)
@@ -191,20 +185,17 @@ class DeployService:
         scaling_removed = False
         try:
             tick("model", "creating", plan.model_name)
-            with aws_errors("CreateModel"):
-                self._sm.create_model(**model_request(spec, plan.model_name))
+            self._sm.create_model(**model_request(spec, plan.model_name))
             created.append(Resource("model", plan.model_name))
             tick("endpoint-config", "creating", plan.config_name)
-            with aws_errors("CreateEndpointConfig"):
-                self._sm.create_endpoint_config(**config_request(spec, plan.config_name,
-                                                                 plan.model_name))
+            self._sm.create_endpoint_config(**config_request(spec, plan.config_name,
+                                                             plan.model_name))
             created.append(Resource("endpoint-config", plan.config_name))
             if plan.action == "create":
                 tick("endpoint", "creating", spec.name)
-                with aws_errors("CreateEndpoint"):
-                    self._sm.create_endpoint(EndpointName=spec.name,
-                                             EndpointConfigName=plan.config_name,
-                                             Tags=_tags(spec.tags))
+                self._sm.create_endpoint(EndpointName=spec.name,
+                                         EndpointConfigName=plan.config_name,
+                                         Tags=_tags(spec.tags))
                 created.append(Resource("endpoint", spec.name))
             else:
                 # AWS refuses an update that changes the instance type of a scaled variant.
@@ -213,9 +204,8 @@ class DeployService:
                     self._autoscaling.remove(spec.name, spec.variant.name)
                     scaling_removed = True
                 tick("endpoint", "updating", f"to {plan.config_name}")
-                with aws_errors("UpdateEndpoint"):
-                    self._sm.update_endpoint(EndpointName=spec.name,
-                                             EndpointConfigName=plan.config_name)
+                self._sm.update_endpoint(EndpointName=spec.name,
+                                         EndpointConfigName=plan.config_name)
         except errors.SmconsoleError as exc:
             tick("failed", "error", str(exc))
             return outcome("NotCreated", error=str(exc))
@@ -263,8 +253,7 @@ class DeployService:
         report = tick or (lambda *_a: None)
         deadline = self._clock() + timeout
         while True:
-            with aws_errors("DescribeEndpoint"):
-                desc = self._sm.describe_endpoint(EndpointName=endpoint)
+            desc = self._sm.describe_endpoint(EndpointName=endpoint)
             status = desc["EndpointStatus"]
             reason = desc.get("FailureReason")
             report("waiting", status, reason or "")
@@ -300,8 +289,7 @@ class DeployService:
         lines: list[tuple[int, str]] = []
         try:
             for _ in range(50):  # bounded: a chatty container must not stall the report
-                with aws_errors("FilterLogEvents"):
-                    page = self._session.client("logs").filter_log_events(**kwargs)
+                page = self._session.client("logs").filter_log_events(**kwargs)
                 lines.extend((e.get("timestamp", 0), e.get("message", "").rstrip("\n"))
                              for e in page.get("events", []))
                 lines = lines[-count * 4:]
@@ -338,14 +326,11 @@ class DeployService:
             desc = self._describe_endpoint(resource.name) or {}
             for variant in desc.get("ProductionVariants", []):
                 self._autoscaling.remove(resource.name, variant["VariantName"])
-            with aws_errors("DeleteEndpoint"):
-                self._sm.delete_endpoint(EndpointName=resource.name)
+            self._sm.delete_endpoint(EndpointName=resource.name)
         elif resource.kind == "endpoint-config":
-            with aws_errors("DeleteEndpointConfig"):
-                self._sm.delete_endpoint_config(EndpointConfigName=resource.name)
+            self._sm.delete_endpoint_config(EndpointConfigName=resource.name)
         elif resource.kind == "model":
-            with aws_errors("DeleteModel"):
-                self._sm.delete_model(ModelName=resource.name)
+            self._sm.delete_model(ModelName=resource.name)
 
 
 # ---- requests and the fields a diff compares --------------------------------------------

@@ -30,7 +30,7 @@ from smconsole.services.autoscaling import (
     AutoscalingService,
 )
 from smconsole.services.logs import RateLimiter, filter_limiter
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 from smconsole.specs.common import split_s3_uri
 from smconsole.specs.deploy import MAX_BASE_NAME, DeploySpec
 from smconsole.specs.scaling import ScaleOutFromZeroSpec, ScalingSpec, TargetTrackingSpec
@@ -132,8 +132,7 @@ class DoctorService:
             names = []
             kwargs: dict[str, Any] = {"MaxResults": 100}
             while True:
-                with aws_errors("ListEndpoints"):
-                    page = self._sm.list_endpoints(**kwargs)
+                page = self._sm.list_endpoints(**kwargs)
                 names += [e["EndpointName"] for e in page.get("Endpoints", [])]
                 if not page.get("NextToken"):
                     break
@@ -161,19 +160,16 @@ class DoctorService:
         )
 
     def _facts(self, name: str, *, quick: bool = False) -> _Facts | None:
-        with aws_errors("DescribeEndpoint"):
-            endpoint = dict(self._sm.describe_endpoint(EndpointName=name))
-        with aws_errors("DescribeEndpointConfig"):
-            config = dict(self._sm.describe_endpoint_config(
-                EndpointConfigName=endpoint["EndpointConfigName"]))
+        endpoint = dict(self._sm.describe_endpoint(EndpointName=name))
+        config = dict(self._sm.describe_endpoint_config(
+            EndpointConfigName=endpoint["EndpointConfigName"]))
         if not config.get("AsyncInferenceConfig"):
             return None
         model = None
         variants = config.get("ProductionVariants") or []
         if variants and variants[0].get("ModelName"):
             try:
-                with aws_errors("DescribeModel"):
-                    model = dict(self._sm.describe_model(ModelName=variants[0]["ModelName"]))
+                model = dict(self._sm.describe_model(ModelName=variants[0]["ModelName"]))
             except errors.NotFound:
                 model = None
         facts = _Facts(name, self._session.region_name, endpoint, config, model)
@@ -196,10 +192,9 @@ class DoctorService:
 
     def _wake_alarms(self, facts: _Facts) -> None:
         try:
-            with aws_errors("DescribeAlarmsForMetric"):
-                answer = self._session.client("cloudwatch").describe_alarms_for_metric(
-                    MetricName=STEP_METRIC, Namespace=NAMESPACE,
-                    Dimensions=[{"Name": "EndpointName", "Value": facts.name}])
+            answer = self._session.client("cloudwatch").describe_alarms_for_metric(
+                MetricName=STEP_METRIC, Namespace=NAMESPACE,
+                Dimensions=[{"Name": "EndpointName", "Value": facts.name}])
             facts.wake_alarms = list(answer.get("MetricAlarms") or [])
         except errors.SmconsoleError as exc:
             facts.skipped.append(f"alarms on {STEP_METRIC}: {exc}")
@@ -220,8 +215,7 @@ class DoctorService:
             delay = self._limiter.delay()
             if delay > 0:
                 self._sleep(delay)
-            with aws_errors("FilterLogEvents"):
-                page = logs.filter_log_events(**kwargs)
+            page = logs.filter_log_events(**kwargs)
             events += [e for e in page.get("events", []) if phrase in e.get("message", "")]
             if not page.get("nextToken"):
                 break
@@ -263,15 +257,14 @@ class DoctorService:
         for variant in facts.variants:
             name = variant["VariantName"]
             try:
-                with aws_errors("GetMetricData"):
-                    answer = cloudwatch.get_metric_data(
-                        MetricDataQueries=[{"Id": "p", "ReturnData": True, "MetricStat": {
-                            "Metric": {"Namespace": NAMESPACE, "MetricName": "TotalProcessingTime",
-                                       "Dimensions": [
-                                           {"Name": "EndpointName", "Value": facts.name},
-                                           {"Name": "VariantName", "Value": name}]},
-                            "Period": 3600, "Stat": stat}}],
-                        StartTime=end - timedelta(days=1), EndTime=end + timedelta(minutes=5))
+                answer = cloudwatch.get_metric_data(
+                    MetricDataQueries=[{"Id": "p", "ReturnData": True, "MetricStat": {
+                        "Metric": {"Namespace": NAMESPACE, "MetricName": "TotalProcessingTime",
+                                   "Dimensions": [
+                                       {"Name": "EndpointName", "Value": facts.name},
+                                       {"Name": "VariantName", "Value": name}]},
+                        "Period": 3600, "Stat": stat}}],
+                    StartTime=end - timedelta(days=1), EndTime=end + timedelta(minutes=5))
             except errors.SmconsoleError as exc:
                 facts.p99_missing = f"TotalProcessingTime could not be read: {exc}"
                 continue
@@ -310,8 +303,7 @@ class DoctorService:
             client = self._session.client("service-quotas")
             kwargs: dict[str, Any] = {"ServiceCode": "sagemaker", "MaxResults": 100}
             for _ in range(20):
-                with aws_errors("ListServiceQuotas"):
-                    page = client.list_service_quotas(**kwargs)
+                page = client.list_service_quotas(**kwargs)
                 for quota in page.get("Quotas", []):
                     match = re.match(r"^(ml\.\S+) for endpoint usage$", quota.get("QuotaName", ""))
                     if match:
@@ -609,14 +601,11 @@ class DoctorService:
 
     def _deploy_plan(self, finding: Finding) -> Any:
         name = finding.endpoint
-        with aws_errors("DescribeEndpoint"):
-            endpoint = dict(self._sm.describe_endpoint(EndpointName=name))
-        with aws_errors("DescribeEndpointConfig"):
-            config = dict(self._sm.describe_endpoint_config(
-                EndpointConfigName=endpoint["EndpointConfigName"]))
+        endpoint = dict(self._sm.describe_endpoint(EndpointName=name))
+        config = dict(self._sm.describe_endpoint_config(
+            EndpointConfigName=endpoint["EndpointConfigName"]))
         variants = config.get("ProductionVariants") or [{}]
-        with aws_errors("DescribeModel"):
-            model = dict(self._sm.describe_model(ModelName=variants[0].get("ModelName", "")))
+        model = dict(self._sm.describe_model(ModelName=variants[0].get("ModelName", "")))
         fields = spec_fields(name, model, config)
         async_fields, variant = fields["async"], fields["variant"]
         output = (config.get("AsyncInferenceConfig") or {}).get("OutputConfig") or {}

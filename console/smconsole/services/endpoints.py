@@ -19,7 +19,7 @@ from smconsole.models.endpoints import (
     ScalingSummary,
     Variant,
 )
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 
 PAGE_SIZE = 100  # ListEndpoints' maximum
 DESCRIBE_CONCURRENCY = 2
@@ -47,8 +47,7 @@ class EndpointsService:
                                       "SortOrder": "Ascending"}
             if token:
                 kwargs["NextToken"] = token
-            with aws_errors("ListEndpoints"):
-                page = self._sm.list_endpoints(**kwargs)
+            page = self._sm.list_endpoints(**kwargs)
             yield [self._from_cache(_summary(item)) for item in page.get("Endpoints", [])]
             token = page.get("NextToken")
             if not token:
@@ -83,8 +82,7 @@ class EndpointsService:
         return [e.merged(fresh[e.name]) if e.name in fresh else e for e in listed]
 
     def describe_endpoint(self, name: str) -> Endpoint:
-        with aws_errors("DescribeEndpoint"):
-            raw = self._sm.describe_endpoint(EndpointName=name)
+        raw = self._sm.describe_endpoint(EndpointName=name)
         config = self.endpoint_config(raw["EndpointConfigName"])
         endpoint = _described(raw, config)
         with self._lock:
@@ -96,8 +94,7 @@ class EndpointsService:
             found = self._configs.get(name)
         if found is not None:
             return found
-        with aws_errors("DescribeEndpointConfig"):
-            raw = self._sm.describe_endpoint_config(EndpointConfigName=name)
+        raw = self._sm.describe_endpoint_config(EndpointConfigName=name)
         config = _config(raw)
         with self._lock:
             self._configs[name] = config
@@ -105,8 +102,7 @@ class EndpointsService:
 
     def describe(self, name: str) -> EndpointDetail:
         """The endpoint, its config's variants and async settings, its models and autoscaling."""
-        with aws_errors("DescribeEndpoint"):
-            raw = self._sm.describe_endpoint(EndpointName=name)
+        raw = self._sm.describe_endpoint(EndpointName=name)
         config = self.endpoint_config(raw["EndpointConfigName"])
         endpoint = _described(raw, config)
         with self._lock:
@@ -121,15 +117,13 @@ class EndpointsService:
         )
 
     def delete(self, name: str) -> None:
-        with aws_errors("DeleteEndpoint"):
-            self._sm.delete_endpoint(EndpointName=name)
+        self._sm.delete_endpoint(EndpointName=name)
         with self._lock:
             self._described.pop(name, None)
 
     def _model(self, name: str) -> ModelInfo | None:
         try:
-            with aws_errors("DescribeModel"):
-                raw = self._sm.describe_model(ModelName=name)
+            raw = self._sm.describe_model(ModelName=name)
         except errors.NotFound:
             return None
         containers = raw.get("Containers") or [raw.get("PrimaryContainer") or {}]
@@ -146,21 +140,20 @@ class EndpointsService:
         ids = [f"endpoint/{endpoint}/variant/{v}" for v in variants]
         client = self._session.client("application-autoscaling")
         try:
-            with aws_errors("DescribeScalableTargets"):
-                targets = client.describe_scalable_targets(
-                    ServiceNamespace="sagemaker", ResourceIds=ids,
-                ).get("ScalableTargets", [])
-                found: list[ScalingSummary] = []
-                for target in targets:
-                    policies = client.describe_scaling_policies(
-                        ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
-                    ).get("ScalingPolicies", [])
-                    found.append(ScalingSummary(
-                        resource_id=target["ResourceId"],
-                        min_capacity=int(target["MinCapacity"]),
-                        max_capacity=int(target["MaxCapacity"]),
-                        policies=tuple(_policy(p) for p in policies),
-                    ))
+            targets = client.describe_scalable_targets(
+                ServiceNamespace="sagemaker", ResourceIds=ids,
+            ).get("ScalableTargets", [])
+            found: list[ScalingSummary] = []
+            for target in targets:
+                policies = client.describe_scaling_policies(
+                    ServiceNamespace="sagemaker", ResourceId=target["ResourceId"],
+                ).get("ScalingPolicies", [])
+                found.append(ScalingSummary(
+                    resource_id=target["ResourceId"],
+                    min_capacity=int(target["MinCapacity"]),
+                    max_capacity=int(target["MaxCapacity"]),
+                    policies=tuple(_policy(p) for p in policies),
+                ))
         except errors.SmconsoleError:
             # Autoscaling is a detail; its absence or refusal must not hide the endpoint.
             return ()

@@ -25,7 +25,7 @@ from smconsole.models.logs import (
     log_group_for,
     parse_since,
 )
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession, read_events
 
 # 5/s is the lowest regional FilterLogEvents quota; it is account-wide, so one console stays there.
 FILTER_TPS = 5.0
@@ -101,8 +101,7 @@ class LogsService:
         kwargs: dict[str, Any] = {"logGroupName": log_group_for(endpoint),
                                   "orderBy": "LastEventTime", "descending": True}
         while True:
-            with aws_errors("DescribeLogStreams"):
-                page = self._logs.describe_log_streams(**kwargs)
+            page = self._logs.describe_log_streams(**kwargs)
             names += [s["logStreamName"] for s in page.get("logStreams", [])]
             token = page.get("nextToken")
             if not token or len(names) >= 500:
@@ -146,25 +145,21 @@ class LogsService:
         delay = self._limiter.delay()
         if delay > 0:
             self._sleep(delay)
-        with aws_errors("FilterLogEvents"):
-            return self._logs.filter_log_events(**kwargs)
+        return self._logs.filter_log_events(**kwargs)
 
     def _get(self, **kwargs: Any) -> dict[str, Any]:
         delay = self._get_limiter.delay()
         if delay > 0:
             self._sleep(delay)
-        with aws_errors("GetLogEvents"):
-            return self._logs.get_log_events(**kwargs)
+        return self._logs.get_log_events(**kwargs)
 
     def _recent_streams(self, group: str, limit: int) -> list[str]:
-        with aws_errors("DescribeLogStreams"):
-            page = self._logs.describe_log_streams(
-                logGroupName=group, orderBy="LastEventTime", descending=True, limit=limit)
+        page = self._logs.describe_log_streams(
+            logGroupName=group, orderBy="LastEventTime", descending=True, limit=limit)
         return [s["logStreamName"] for s in page.get("logStreams", [])]
 
     def _group_has_streams(self, group: str) -> bool:
-        with aws_errors("DescribeLogStreams"):
-            page = self._logs.describe_log_streams(logGroupName=group, limit=1)
+        page = self._logs.describe_log_streams(logGroupName=group, limit=1)
         return bool(page.get("logStreams"))
 
     def _live_then_poll(
@@ -191,8 +186,7 @@ class LogsService:
                 return
 
     def _group_arn(self, group: str) -> str | None:
-        with aws_errors("DescribeLogGroups"):
-            page = self._logs.describe_log_groups(logGroupNamePrefix=group)
+        page = self._logs.describe_log_groups(logGroupNamePrefix=group)
         for found in page.get("logGroups", []):
             if found.get("logGroupName") == group:
                 arn = str(found.get("logGroupArn") or found.get("arn", ""))
@@ -209,40 +203,39 @@ class LogsService:
         if pattern:
             kwargs["logEventFilterPattern"] = pattern
         started = self._clock()
-        with aws_errors("StartLiveTail"):
-            response = self._logs.start_live_tail(**kwargs)
-            events_stream = response["responseStream"]
-            try:
-                for item in events_stream:
-                    if stop.is_set():
-                        return
-                    if "sessionStart" in item:
-                        yield LogBatch((), TailStatus(TailState.STREAMING, "live tail", "live"))
-                    update = item.get("sessionUpdate")
-                    if update:
-                        fresh = cursor.accept([
-                            LogEvent(int(r["timestamp"]), r.get("message", ""),
-                                     r.get("logStreamName", ""),
-                                     f"{r.get('logStreamName')}:{r['timestamp']}:"
-                                     f"{hash(r.get('message'))}")
-                            for r in update.get("sessionResults", [])
-                        ])
-                        sampled = bool((update.get("sessionMetadata") or {}).get("sampled"))
-                        if fresh or sampled:
-                            yield LogBatch(
-                                tuple(fresh),
-                                TailStatus(TailState.STREAMING, "live tail", "live"),
-                                sampled=1 if sampled else 0,
-                            )
-                    if self._clock() - started > LIVE_SESSION_LIMIT:
-                        return
-            except urllib3.exceptions.HTTPError as exc:
-                # The server went away mid-stream (a stopped local stack, a dropped link).
-                raise errors.Unreachable(f"live tail stream broke: {exc}") from exc
-            finally:
-                close = getattr(events_stream, "close", None)
-                if close:
-                    close()
+        response = self._logs.start_live_tail(**kwargs)
+        events_stream = response["responseStream"]
+        try:
+            for item in read_events(events_stream, "StartLiveTail"):
+                if stop.is_set():
+                    return
+                if "sessionStart" in item:
+                    yield LogBatch((), TailStatus(TailState.STREAMING, "live tail", "live"))
+                update = item.get("sessionUpdate")
+                if update:
+                    fresh = cursor.accept([
+                        LogEvent(int(r["timestamp"]), r.get("message", ""),
+                                 r.get("logStreamName", ""),
+                                 f"{r.get('logStreamName')}:{r['timestamp']}:"
+                                 f"{hash(r.get('message'))}")
+                        for r in update.get("sessionResults", [])
+                    ])
+                    sampled = bool((update.get("sessionMetadata") or {}).get("sampled"))
+                    if fresh or sampled:
+                        yield LogBatch(
+                            tuple(fresh),
+                            TailStatus(TailState.STREAMING, "live tail", "live"),
+                            sampled=1 if sampled else 0,
+                        )
+                if self._clock() - started > LIVE_SESSION_LIMIT:
+                    return
+        except urllib3.exceptions.HTTPError as exc:
+            # The server went away mid-stream (a stopped local stack, a dropped link).
+            raise errors.Unreachable(f"live tail stream broke: {exc}") from exc
+        finally:
+            close = getattr(events_stream, "close", None)
+            if close:
+                close()
         # A stream that ends early is a server that only gives a snapshot: poll instead.
         if self._clock() - started < 60:
             raise errors.SmconsoleError("live tail ended at once")

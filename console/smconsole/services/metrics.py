@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from smconsole.models.metrics import MetricSeries
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 
 NAMESPACE = "AWS/SageMaker"
 # Name → statistic. Names are matched against ListMetrics (the docs misspell one), so a
@@ -41,8 +41,7 @@ class MetricsService:
             "Dimensions": [{"Name": "EndpointName", "Value": endpoint}],
         }
         while True:
-            with aws_errors("ListMetrics"):
-                page = self._cw.list_metrics(**kwargs)
+            page = self._cw.list_metrics(**kwargs)
             for metric in page.get("Metrics", []):
                 dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
                 found.append((metric["MetricName"], dims))
@@ -79,8 +78,7 @@ class MetricsService:
             "EndTime": end, "ScanBy": "TimestampAscending",
         }
         while True:
-            with aws_errors("GetMetricData"):
-                page = self._cw.get_metric_data(**kwargs)
+            page = self._cw.get_metric_data(**kwargs)
             for result in page.get("MetricDataResults", []):
                 results.setdefault(result["Id"], []).extend(
                     zip(result.get("Timestamps", []), result.get("Values", []), strict=False)

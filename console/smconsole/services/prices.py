@@ -20,7 +20,6 @@ from pydantic import Field, RootModel, StringConstraints
 
 from smconsole import errors, locations
 from smconsole.models.cost import Price
-from smconsole.session import aws_errors
 from smconsole.specs.located import load_spec
 
 SHIPPED_FILE = "sagemaker_hosting_prices.json"
@@ -147,8 +146,7 @@ def fetch_hosting_prices(pricing_client: Any, region: str) -> dict[str, float]:
     kwargs: dict[str, Any] = {"ServiceCode": SERVICE_CODE, "Filters": pricing_filters(region),
                               "FormatVersion": "aws_v1", "MaxResults": 100}
     while True:
-        with aws_errors("GetProducts"):
-            page = pricing_client.get_products(**kwargs)
+        page = pricing_client.get_products(**kwargs)
         for raw in page.get("PriceList", []):
             found = hosting_price(json.loads(raw) if isinstance(raw, str) else raw)
             if found is not None:

@@ -19,7 +19,7 @@ from typing import Any
 from smconsole import errors
 from smconsole.ledger import Ledger, Submission
 from smconsole.models.requests import AsyncRequest, Batch, Status, SubmitProgress
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 from smconsole.specs.batch import INLINE_LIMIT, PlannedBatch, load_batch
 from smconsole.specs.common import split_s3_uri
 
@@ -100,14 +100,12 @@ class RequestService:
     def check_endpoint(self, name: str) -> None:
         """Refuse before recording anything when the endpoint is missing or not asynchronous."""
         sagemaker = self.session.client("sagemaker")
-        with aws_errors("DescribeEndpoint"):
-            endpoint = sagemaker.describe_endpoint(EndpointName=name)
+        endpoint = sagemaker.describe_endpoint(EndpointName=name)
         status = endpoint.get("EndpointStatus")
         if status in ("Failed", "Deleting", "OutOfService"):
             raise errors.SmconsoleError(f"endpoint {name} is {status}: nothing was sent")
-        with aws_errors("DescribeEndpointConfig"):
-            config = sagemaker.describe_endpoint_config(
-                EndpointConfigName=endpoint["EndpointConfigName"])
+        config = sagemaker.describe_endpoint_config(
+            EndpointConfigName=endpoint["EndpointConfigName"])
         if not config.get("AsyncInferenceConfig"):
             raise errors.SmconsoleError(
                 f"endpoint {name} is a real-time endpoint (its config has no "
@@ -257,19 +255,18 @@ class RequestService:
         suffix = Path(item.source_ref).suffix if item.source == "file" and item.source_ref else ""
         key = f"{prefix}{item.batch_id}/{item.index:06d}{suffix or '.in'}"
         s3 = self.session.client("s3")
-        with aws_errors("PutObject"):
-            if item.source == "file":
-                try:
-                    handle = open(item.source_ref or "", "rb")  # noqa: SIM115 - closed below
-                except OSError as exc:
-                    raise errors.SmconsoleError(
-                        f"cannot read {item.source_ref}: {exc.strerror}") from None
-                with handle:
-                    s3.put_object(Bucket=bucket, Key=key, Body=handle,
-                                  ContentType=item.content_type)
-            else:
-                s3.put_object(Bucket=bucket, Key=key, Body=item.body or b"",
+        if item.source == "file":
+            try:
+                handle = open(item.source_ref or "", "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise errors.SmconsoleError(
+                    f"cannot read {item.source_ref}: {exc.strerror}") from None
+            with handle:
+                s3.put_object(Bucket=bucket, Key=key, Body=handle,
                               ContentType=item.content_type)
+        else:
+            s3.put_object(Bucket=bucket, Key=key, Body=item.body or b"",
+                          ContentType=item.content_type)
         return f"s3://{bucket}/{key}"
 
     def _invoke(self, item: Submission, input_location: str | None) -> dict[str, Any]:
@@ -291,8 +288,7 @@ class RequestService:
         }
         params.update({k: v for k, v in optional.items() if v is not None})
         runtime = self.session.client("sagemaker-runtime")
-        with aws_errors("InvokeEndpointAsync"):
-            return runtime.invoke_endpoint_async(**params)
+        return runtime.invoke_endpoint_async(**params)
 
     @staticmethod
     def _payload(item: Submission) -> bytes:

@@ -30,7 +30,7 @@ from smconsole.models.timeline import (
 )
 from smconsole.services.bodies import object_size
 from smconsole.services.logs import RateLimiter, filter_limiter
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession, read_body
 from smconsole.specs.common import split_s3_uri
 
 PREVIEW_BYTES = 2048
@@ -254,11 +254,8 @@ class TimelineService:
                 return found, None if found is not None else f"endpoint {endpoint} not found"
         sagemaker = self._session.client("sagemaker")
         try:
-            with aws_errors("DescribeEndpoint"):
-                config_name = sagemaker.describe_endpoint(
-                    EndpointName=endpoint)["EndpointConfigName"]
-            with aws_errors("DescribeEndpointConfig"):
-                config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
         except errors.NotFound:
             with self._lock:
                 self._outputs[endpoint] = None
@@ -302,8 +299,7 @@ class TimelineService:
                 if delay > 0:
                     self._sleep(delay)
                 self.filter_calls += 1
-                with aws_errors("FilterLogEvents"):
-                    page = logs.filter_log_events(**kwargs)
+                page = logs.filter_log_events(**kwargs)
                 for event in page.get("events", []):
                     message = str(event.get("message", "")).rstrip("\n")
                     if not names_id(message, request.inference_id):
@@ -330,9 +326,7 @@ class TimelineService:
         group = log_group_for(request.endpoint)
         retention = None
         try:
-            with aws_errors("DescribeLogGroups"):
-                page = self._session.client("logs").describe_log_groups(
-                    logGroupNamePrefix=group)
+            page = self._session.client("logs").describe_log_groups(logGroupNamePrefix=group)
             for found in page.get("logGroups", []):
                 if found.get("logGroupName") == group:
                     retention = found.get("retentionInDays")
@@ -404,10 +398,8 @@ class TimelineService:
             return None, f"not an S3 location: {location}"
         s3 = self._session.client("s3")
         try:
-            with aws_errors("GetObject"):
-                reply = s3.get_object(Bucket=bucket, Key=key,
-                                      Range=f"bytes=0-{PREVIEW_BYTES - 1}")
-                data = reply["Body"].read()
+            reply = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{PREVIEW_BYTES - 1}")
+            data = read_body(reply)
         except errors.NotFound:
             return None, f"no object at {location} (deleted since, or expired by a lifecycle rule)"
         except errors.AwsError as exc:
@@ -428,8 +420,7 @@ class TimelineService:
 
     @staticmethod
     def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
-        with aws_errors("HeadObject"):
-            return dict(s3.head_object(Bucket=bucket, Key=key))
+        return dict(s3.head_object(Bucket=bucket, Key=key))
 
 
 # ---- helpers ------------------------------------------------------------------------------
