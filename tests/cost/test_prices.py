@@ -12,6 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from smconsole import errors
 from smconsole.services.prices import PriceBook, pricing_filters, shipped_table
+from smconsole.session import AwsSession
 
 
 def book(tmp_path: Path, **kwargs) -> PriceBook:
@@ -114,8 +115,8 @@ def test_refresh_reads_every_page_and_keeps_only_hourly_hosting_rates(tmp_path: 
 
 
 def test_refresh_failure_is_a_named_error_and_changes_nothing(tmp_path: Path) -> None:
-    client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="x")
+    # A client as CostService gets it: AwsSession's clients translate botocore's errors.
+    client = AwsSession(region="us-east-1", credentials=("x", "x")).client("pricing")
     with Stubber(client) as stub:
         stub.add_client_error("get_products", "AccessDeniedException", "not authorized", 400)
         prices = book(tmp_path)
