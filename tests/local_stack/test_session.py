@@ -1,22 +1,10 @@
-from __future__ import annotations
+"""The session against moto over HTTP: read-only refusals, cached clients, endpoint env."""
 
-import subprocess
-import sys
+from __future__ import annotations
 
 import pytest
 from smconsole import errors
-from smconsole.session import AwsSession, is_mutating
-
-
-@pytest.mark.parametrize(("op", "mutating"), [
-    ("DescribeEndpoint", False), ("ListEndpoints", False), ("GetMetricData", False),
-    ("FilterLogEvents", False), ("HeadObject", False), ("StartLiveTail", False),
-    ("DeleteEndpoint", True), ("CreateEndpoint", True), ("InvokeEndpointAsync", True),
-    ("PutScalingPolicy", True), ("RegisterScalableTarget", True), ("PutObject", True),
-    ("UpdateEndpointWeightsAndCapacities", True), ("Subscribe", True),
-])
-def test_mutation_classification(op: str, mutating: bool) -> None:
-    assert is_mutating(op) is mutating
+from smconsole.session import AwsSession
 
 
 def test_read_only_session_refuses_mutations_over_http(moto_url: str) -> None:
@@ -43,16 +31,3 @@ def test_service_specific_endpoint_env_is_honoured(moto_url: str, monkeypatch) -
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_url)
     session = AwsSession(region="us-east-1")
     assert session.client("s3").meta.endpoint_url == moto_url
-
-
-def test_no_credentials_is_one_line_not_a_traceback(tmp_path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_REGION": "us-east-1",
-           "AWS_CONFIG_FILE": str(tmp_path / "none"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-           "AWS_EC2_METADATA_DISABLED": "true", "SMCONSOLE_STATE_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "smconsole", "endpoints", "--json"],
-                            capture_output=True, text=True, env=env, timeout=60, check=False)
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--local" in lines[0]

@@ -5,37 +5,9 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 
-import pytest
+from fixtures.cli import run_into_a_closed_pipe
 from smconsole.cli.progress import StatusLine
-from smconsole.locations import configs_dir
-
-
-def run_into_a_closed_pipe(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """As `smconsole ... | head -0`: the reader is gone before the first write."""
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        return subprocess.run([sys.executable, "-m", "smconsole", *args], stdout=write,
-                              stderr=subprocess.PIPE, text=True, env=env, timeout=120,
-                              check=False)
-    finally:
-        os.close(write)
-
-
-@pytest.mark.parametrize("args", [
-    ("deploy", str(configs_dir() / "deploy-demo.yaml"), "--dry-run"),
-    ("endpoints",),
-    ("endpoints", "--json"),
-    ("scale", "nope", "--min", "0", "--max", "2", "--dry-run"),
-])
-def test_a_closed_pipe_ends_quietly(moto_url: str, tmp_path, args: tuple[str, ...]) -> None:
-    env = {**os.environ, "SMCONSOLE_STATE_DIR": str(tmp_path)}
-    result = run_into_a_closed_pipe(*args, "--endpoint-url", moto_url, env=env)
-    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
-    assert result.returncode in (2, 141), result.stderr
 
 
 def test_a_closed_pipe_for_local_status(tmp_path) -> None:
