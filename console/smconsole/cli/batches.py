@@ -17,10 +17,12 @@ from smconsole.models.requests import Status, SubmitProgress
 class ProgressBar:
     """One line on stderr, redrawn in place on a terminal; a final line otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr, label: str = "submit") -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, label: str = "submit") -> None:
+        # sys.stderr as it is now, not as it was at import (a default argument would keep
+        # whatever stream was there then, closed since under pytest's capture).
+        self.stream = stream or sys.stderr
         self.label = label
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self._last = 0.0
 
     def __call__(self, step: SubmitProgress) -> None:

@@ -22,7 +22,7 @@ from smconsole import errors
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
 from smconsole.services.bodies import error_summary
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 
 _QUEUE_KEY = "watch.queue"  # the ledger's meta key for the queue's record
 
@@ -96,14 +96,12 @@ class NotificationInbox:
         sns = self.session.client("sns")
         if queue is None:
             self.stats.add("CreateQueue")
-            with aws_errors("CreateQueue"):
-                url = sqs.create_queue(QueueName=self.queue_name, Attributes={
-                    "MessageRetentionPeriod": "1209600", "VisibilityTimeout": "120",
-                })["QueueUrl"]
+            url = sqs.create_queue(QueueName=self.queue_name, Attributes={
+                "MessageRetentionPeriod": "1209600", "VisibilityTimeout": "120",
+            })["QueueUrl"]
             self.stats.add("GetQueueAttributes")
-            with aws_errors("GetQueueAttributes"):
-                arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-                    "Attributes"]["QueueArn"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"]["QueueArn"]
             queue = QueueRecord(url, arn)
         all_topics = sorted(wanted | set(queue.subscriptions))
         policy = {
@@ -118,16 +116,14 @@ class NotificationInbox:
             }],
         }
         self.stats.add("SetQueueAttributes")
-        with aws_errors("SetQueueAttributes"):
-            sqs.set_queue_attributes(QueueUrl=queue.url,
-                                     Attributes={"Policy": json.dumps(policy)})
+        sqs.set_queue_attributes(QueueUrl=queue.url,
+                                 Attributes={"Policy": json.dumps(policy)})
         for topic in sorted(wanted - set(queue.subscriptions)):
             self.stats.add("Subscribe")
-            with aws_errors("Subscribe"):
-                sub = sns.subscribe(
-                    TopicArn=topic, Protocol="sqs", Endpoint=queue.arn,
-                    Attributes={"RawMessageDelivery": "true"}, ReturnSubscriptionArn=True,
-                )
+            sub = sns.subscribe(
+                TopicArn=topic, Protocol="sqs", Endpoint=queue.arn,
+                Attributes={"RawMessageDelivery": "true"}, ReturnSubscriptionArn=True,
+            )
             queue.subscriptions[topic] = sub["SubscriptionArn"]
         self._queue = queue
         self.ledger.set_meta(_QUEUE_KEY, queue.to_json())
@@ -140,17 +136,11 @@ class NotificationInbox:
         sqs = self.session.client("sqs")
         self.stats.add("ReceiveMessage")
         try:
-            with aws_errors("ReceiveMessage"):
-                reply = sqs.receive_message(
-                    QueueUrl=queue.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
-                    VisibilityTimeout=120,
-                )
-        except errors.AwsError as exc:
-            if "NonExistentQueue" not in exc.code:
-                raise
-            self.forget()
-            return None
-        except errors.NotFound:
+            reply = sqs.receive_message(
+                QueueUrl=queue.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
+                VisibilityTimeout=120,
+            )
+        except errors.NotFound:  # NonExistentQueue too (session.translate)
             self.forget()
             return None
         messages = reply.get("Messages", [])
@@ -177,11 +167,10 @@ class NotificationInbox:
             chunk, self._deletes = self._deletes[:10], self._deletes[10:]
             self.stats.add("DeleteMessageBatch")
             try:
-                with aws_errors("DeleteMessageBatch"):
-                    sqs.delete_message_batch(QueueUrl=self._queue.url, Entries=[
-                        {"Id": str(n), "ReceiptHandle": handle}
-                        for n, handle in enumerate(chunk)
-                    ])
+                sqs.delete_message_batch(QueueUrl=self._queue.url, Entries=[
+                    {"Id": str(n), "ReceiptHandle": handle}
+                    for n, handle in enumerate(chunk)
+                ])
             except errors.SmconsoleError:
                 self._deletes.clear()  # redelivered later and ignored then
                 break
@@ -196,18 +185,13 @@ class NotificationInbox:
         sns = self.session.client("sns")
         for subscription in queue.subscriptions.values():
             try:
-                with aws_errors("Unsubscribe"):
-                    sns.unsubscribe(SubscriptionArn=subscription)
+                sns.unsubscribe(SubscriptionArn=subscription)
             except errors.NotFound:
                 pass
         try:
-            with aws_errors("DeleteQueue"):
-                sqs.delete_queue(QueueUrl=queue.url)
+            sqs.delete_queue(QueueUrl=queue.url)
         except errors.NotFound:
-            pass
-        except errors.AwsError as exc:
-            if "NonExistentQueue" not in exc.code:
-                raise
+            pass  # gone already
         self.forget()
         return queue
 

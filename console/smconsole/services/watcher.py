@@ -32,7 +32,7 @@ from smconsole.services.notifications import (
     parse_notification,
     timestamp,
 )
-from smconsole.session import AwsSession, aws_errors
+from smconsole.session import AwsSession
 from smconsole.specs.common import split_s3_uri
 
 Mode = Literal["auto", "sns", "s3"]
@@ -107,10 +107,8 @@ class OutputWatcher:
         if found is not None:
             return found
         sagemaker = self.session.client("sagemaker")
-        with aws_errors("DescribeEndpoint"):
-            config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-        with aws_errors("DescribeEndpointConfig"):
-            config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
         output = (config.get("AsyncInferenceConfig") or {}).get("OutputConfig") or {}
         notify = output.get("NotificationConfig") or {}
         found = EndpointOutputs(
@@ -247,8 +245,7 @@ class OutputWatcher:
                 bucket, key = split_s3_uri(location)
                 self.stats.add("HeadObject")
                 try:
-                    with aws_errors("HeadObject"):
-                        head = s3.head_object(Bucket=bucket, Key=key)
+                    head = s3.head_object(Bucket=bucket, Key=key)
                 except errors.NotFound:
                     continue
                 found = self._finish(request, status, location,
@@ -291,8 +288,7 @@ class OutputWatcher:
                 params["ContinuationToken"] = token
             self.stats.add("ListObjectsV2")
             try:
-                with aws_errors("ListObjectsV2"):
-                    page = s3.list_objects_v2(**params)
+                page = s3.list_objects_v2(**params)
             except errors.NotFound:
                 return found  # the bucket is gone; nothing will appear there
             for item in page.get("Contents", []):
