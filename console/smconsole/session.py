@@ -192,11 +192,9 @@ def translate(exc: BaseException, operation: str = "") -> errors.SmconsoleError:
 
 
 @contextmanager
-def aws_errors(operation: str = "") -> Iterator[None]:
-    """Re-raise botocore errors inside the block as smconsole errors.
-
-    Clients from `AwsSession.client` already do this for every call; what is left for the
-    block is code that holds a bare botocore client or object."""
+def _aws_errors(operation: str = "") -> Iterator[None]:
+    """Re-raise botocore errors inside the block as smconsole errors (the one place: the
+    client wrapper, its paginators and waiters, and streamed bodies use it)."""
     try:
         yield
     except errors.SmconsoleError:
@@ -205,16 +203,10 @@ def aws_errors(operation: str = "") -> Iterator[None]:
         raise _translated(exc, operation) from exc
 
 
-def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a client method, translating its errors."""
-    with aws_errors(getattr(fn, "__name__", "")):
-        return fn(*args, **kwargs)
-
-
 def read_body(reply: dict[str, Any], operation: str = "GetObject") -> bytes:
     """All of a streaming reply's `Body`: reading it goes back to the network after the call
     returned, so its errors are translated here rather than by the client."""
-    with aws_errors(operation):
+    with _aws_errors(operation):
         return reply["Body"].read()
 
 
@@ -269,7 +261,7 @@ _TRANSFER_OPERATIONS = {
 
 def _translating(method: Callable[..., Any], operation: str) -> Callable[..., Any]:
     def translated_call(*args: Any, **kwargs: Any) -> Any:
-        with aws_errors(operation):
+        with _aws_errors(operation):
             return method(*args, **kwargs)
 
     translated_call.__name__ = getattr(method, "__name__", operation)
@@ -300,11 +292,11 @@ class TranslatingClient:
 
     def get_paginator(self, operation_name: str) -> TranslatingPaginator:
         operation = self._api.get(operation_name, operation_name)
-        with aws_errors(operation):
+        with _aws_errors(operation):
             return TranslatingPaginator(self._client.get_paginator(operation_name), operation)
 
     def get_waiter(self, waiter_name: str) -> TranslatingWaiter:
-        with aws_errors(waiter_name):
+        with _aws_errors(waiter_name):
             return TranslatingWaiter(self._client.get_waiter(waiter_name))
 
     def __repr__(self) -> str:
@@ -322,7 +314,7 @@ class TranslatingPaginator:
         return getattr(self._paginator, name)
 
     def paginate(self, **kwargs: Any) -> TranslatingPages:
-        with aws_errors(self._operation):
+        with _aws_errors(self._operation):
             return TranslatingPages(self._paginator.paginate(**kwargs), self._operation)
 
 
@@ -340,7 +332,7 @@ class TranslatingPages:
         return _translated_iter(iter(self._pages), self._operation)
 
     def build_full_result(self) -> dict[str, Any]:
-        with aws_errors(self._operation):
+        with _aws_errors(self._operation):
             return self._pages.build_full_result()
 
     def search(self, expression: str) -> Iterator[Any]:
@@ -349,7 +341,7 @@ class TranslatingPages:
 
 def _translated_iter(items: Iterator[Any], operation: str) -> Iterator[Any]:
     while True:
-        with aws_errors(operation):
+        with _aws_errors(operation):
             try:
                 item = next(items)
             except StopIteration:
