@@ -9,4 +9,4 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-pytest_plugins = ["fixtures.state", "fixtures.moto", "fixtures.local_stack", "fixtures.ops"]
+pytest_plugins = ["fixtures.state", "fixtures.moto", "fixtures.local_stack"]

@@ -44,22 +44,6 @@ def image_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def failing_summarizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Answers short texts, fails (a real 500 from its forward pass) past ~60 words."""
-    return Path(tiny_models().build_failing_summarizer(tmp_path_factory.mktemp("failing")))
-
-
-@pytest.fixture(scope="session")
-def summarizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(tiny_models().build_summarizer(tmp_path_factory.mktemp("summarizer")))
-
-
-@pytest.fixture(scope="session")
-def classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(tiny_models().build_text_classifier(tmp_path_factory.mktemp("classifier")))
-
-
-@pytest.fixture(scope="session")
 def failing_text() -> str:
     return str(tiny_models().FAILING_TEXT)
 

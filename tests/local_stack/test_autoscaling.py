@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fixtures.ops import make_endpoint
+from fixtures.moto import make_realtime_endpoint
 from smconsole import errors
 from smconsole.models.scaling import SCALABLE_DIMENSION
 from smconsole.services.autoscaling import AutoscalingService, InvalidScaling, alarm_name
@@ -193,7 +193,7 @@ def test_describe_missing_endpoint_is_not_found(moto_session: AwsSession) -> Non
 
 
 def test_variant_by_name(moto_session: AwsSession) -> None:
-    make_endpoint(moto_session, "two", variant="Blue")
+    make_realtime_endpoint(moto_session, "two", variant="Blue")
     service = AutoscalingService(moto_session)
     assert service.describe("two").variant == "Blue"
     with pytest.raises(errors.NotFound, match="no variant Green"):

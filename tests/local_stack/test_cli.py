@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from fixtures.moto_helpers import make_endpoint, put_logs
+from fixtures.moto import make_endpoint, put_logs
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.batch_files import write_batch
-from fixtures.moto_endpoints import make_endpoint
+from fixtures.moto import make_async_endpoint
 from smconsole.cli import main
 from smconsole.cli.requests_cmd import ProgressBar
 from smconsole.models.requests import SubmitProgress
@@ -18,7 +18,7 @@ from smconsole.session import AwsSession
 def test_submit_json_duplicate_again_and_results(
     moto_session: AwsSession, moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    make_endpoint(moto_session, "demo", sns=False)
+    make_async_endpoint(moto_session, "demo", sns=False)
     path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {inputs: a}\n"
                                  "    repeat: 3\n")
     assert main(["submit", str(path), "--json", "--endpoint-url", moto_url]) == 0
@@ -42,7 +42,7 @@ def test_submit_json_duplicate_again_and_results(
 def test_resume_with_nothing_to_resume(
     moto_session: AwsSession, moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    make_endpoint(moto_session, "demo", sns=False)
+    make_async_endpoint(moto_session, "demo", sns=False)
     path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {}\n")
     assert main(["submit", str(path), "--json", "--endpoint-url", moto_url]) == 0
     capsys.readouterr()
@@ -72,7 +72,7 @@ def test_read_only_submit_refuses_before_the_ledger(
 ) -> None:
     from smconsole.ledger import Ledger
 
-    make_endpoint(moto_session, "demo", sns=False)
+    make_async_endpoint(moto_session, "demo", sns=False)
     path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {inputs: a}\n"
                                  "    repeat: 4\n")
     for extra in ([], ["--again"], ["--resume"]):
@@ -93,7 +93,7 @@ def test_read_only_service_refuses_submit_and_resend_before_the_ledger(
     from smconsole.ledger import Ledger
     from smconsole.services.requests import RequestService
 
-    make_endpoint(moto_session, "demo", sns=False)
+    make_async_endpoint(moto_session, "demo", sns=False)
     path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {}\n")
     with Ledger() as ledger:
         service = RequestService(AwsSession.local(moto_url, read_only=True), ledger)

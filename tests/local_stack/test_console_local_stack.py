@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fixtures.local_stack import ROLE_ARN, unique, upload_broken_model, wait_for
-from fixtures.moto_helpers import put_logs, until
+from fixtures.moto import put_logs
+from fixtures.screen_host import until
 from smconsole.services.registry import Services
 from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen

@@ -100,12 +100,12 @@ def create_endpoint(session: Any, name: str, model_uri: str, *, instance_type: s
 
 @pytest.fixture(scope="module")
 def endpoints(local_stack: LocalStack,
-              summarizer_dir: Path, classifier_dir: Path) -> dict[str, str]:
+              summarizer: Path, tiny_classifier: Path) -> dict[str, str]:
     """code -> endpoint name, all created at once (instances start in parallel), InService."""
     session = local_stack.session()
     ensure_bucket(session, BUCKET)
-    uris = {"classifier": upload_model(session, BUCKET, classifier_dir),
-            "summarizer": upload_model(session, BUCKET, summarizer_dir)}
+    uris = {"classifier": upload_model(session, BUCKET, tiny_classifier),
+            "summarizer": upload_model(session, BUCKET, summarizer)}
     names = {}
     for code, case in CASES.items():
         name = unique(f"dr-{code[:20]}")
@@ -210,14 +210,14 @@ def test_a_manual_fix_prints_the_exact_commands(local_stack: LocalStack,
 
 
 def test_a_fix_that_fails_half_way_leaves_the_endpoint_as_it_was(
-    local_stack: LocalStack, classifier_dir: Path, ledger: Ledger,
+    local_stack: LocalStack, tiny_classifier: Path, ledger: Ledger,
 ) -> None:
     """The update's new instances cannot load their model: the endpoint rolls back to its old
     config, and the model and config the fix created are deleted."""
     session = local_stack.session()
     s3, sm = session.client("s3"), session.client("sagemaker")
     name = unique("dr-rollback")
-    shared = upload_model(session, BUCKET, classifier_dir)
+    shared = upload_model(session, BUCKET, tiny_classifier)
     key = f"{name}/model.tar.gz"  # its own copy: deleting it must not break the others
     s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET,
                                                        "Key": shared.split("/", 3)[3]})

@@ -27,15 +27,15 @@ EVERY_STEP = ("recorded", "accepted", "queued", "started", "container", "finishe
 
 
 @pytest.fixture(scope="module")
-def failing_endpoint(local_stack: LocalStack, failing_summarizer_dir: Path) -> dict[str, Any]:
+def failing_endpoint(local_stack: LocalStack, failing_summarizer: Path) -> dict[str, Any]:
     return deploy_async_endpoint(local_stack.session(), unique("tl-fail"),
-                                 model=failing_summarizer_dir, sns=True)
+                                 model=failing_summarizer, sns=True)
 
 
 @pytest.fixture(scope="module")
-def good_endpoint(local_stack: LocalStack, summarizer_dir: Path) -> dict[str, Any]:
+def good_endpoint(local_stack: LocalStack, summarizer: Path) -> dict[str, Any]:
     return deploy_async_endpoint(local_stack.session(), unique("tl-good"),
-                                 model=summarizer_dir, sns=True)
+                                 model=summarizer, sns=True)
 
 
 def send_batch(local_stack: LocalStack, ledger: Ledger, tmp_path: Path, endpoint: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from fixtures.moto_helpers import fail_endpoint, make_endpoint
+from fixtures.moto import fail_endpoint, make_endpoint
 from smconsole import errors
 from smconsole.services.endpoints import EndpointsService
 from smconsole.session import AwsSession

@@ -11,6 +11,10 @@ import pytest
 from fixtures.local_stack import (
     ROLE_ARN,
     deploy_async_endpoint,
+    read_object,
+    receive_notes,
+    result_of,
+    subscribe_queue,
     unique,
     upload_broken_model,
     wait_for,
@@ -19,41 +23,9 @@ from fixtures.local_stack import (
 pytestmark = pytest.mark.local_stack
 
 
-def _read(s3, location: str) -> bytes | None:
-    bucket, key = location[5:].split("/", 1)
-    try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-
-
 def _outcome(s3, response: dict, timeout_s: float = 120) -> tuple[str, bytes]:
     """Wait for the output or the failure: ("output"|"failure", body)."""
-    def either() -> tuple[str, bytes] | None:
-        for kind, where in (("output", "OutputLocation"), ("failure", "FailureLocation")):
-            body = _read(s3, response[where])
-            if body is not None:
-                return kind, body
-        return None
-
-    return wait_for(either, timeout_s)
-
-
-def _subscribe(session, topics: list[str]) -> str:
-    sqs, sns = session.client("sqs"), session.client("sns")
-    url = sqs.create_queue(QueueName=unique("notes"))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    for topic in topics:
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                      Attributes={"RawMessageDelivery": "true"})
-    return url
-
-
-def _messages(session, queue_url: str) -> list[dict]:
-    got = session.client("sqs").receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-    return [json.loads(m["Body"]) for m in got]
+    return wait_for(lambda: result_of(s3, response), timeout_s)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +34,7 @@ def summarizer_endpoint(local_stack, failing_summarizer):
     session = local_stack.session()
     info = deploy_async_endpoint(session, unique("failing"), model=failing_summarizer,
                                  max_concurrency=1)
-    info["queue"] = _subscribe(session, [info["success_topic"], info["error_topic"]])
+    info["queue"] = subscribe_queue(session, [info["success_topic"], info["error_topic"]], "notes")
     yield info
     session.client("sagemaker").delete_endpoint(EndpointName=info["endpoint"])
 
@@ -79,16 +51,16 @@ def test_model_error_lands_in_failure_path_and_error_topic(
         Body=json.dumps({"text": failing_text}).encode(), InferenceId="too-long-1")
     assert bad["InferenceId"] == "too-long-1"
     assert bad["FailureLocation"] == f"{summarizer_endpoint['failure_path']}/too-long-1-error.out"
-    error_body = json.loads(wait_for(lambda: _read(s3, bad["FailureLocation"]), 120))
+    error_body = json.loads(wait_for(lambda: read_object(s3, bad["FailureLocation"]), 120))
     assert "error" in json.dumps(error_body).lower()
-    assert _read(s3, bad["OutputLocation"]) is None
+    assert read_object(s3, bad["OutputLocation"]) is None
     assert _outcome(s3, ok)[0] == "output"
-    assert "summary" in json.loads(_read(s3, ok["OutputLocation"]))
+    assert "summary" in json.loads(read_object(s3, ok["OutputLocation"]))
 
     notes: dict[str, dict] = {}
 
     def both() -> bool:
-        for note in _messages(session, summarizer_endpoint["queue"]):
+        for note in receive_notes(session, summarizer_endpoint["queue"]):
             notes[note["inferenceId"]] = note
         return {"too-long-1", ok["InferenceId"]} <= notes.keys()
 
@@ -215,7 +187,7 @@ def test_max_concurrent_invocations_per_instance(local_stack, summarizer) -> Non
             seen_in_flight.add(instance["in_flight"])
             stats = httpx.get(f"{instance['url']}/stats", timeout=5).json()
             seen_in_flight.add(stats["in_flight"])
-        return all(_read(s3, r["OutputLocation"]) for r in sent)
+        return all(read_object(s3, r["OutputLocation"]) for r in sent)
 
     wait_for(all_done, 120, interval_s=0.1)
     assert max(seen_in_flight) == 1

@@ -17,7 +17,10 @@ from fixtures.local_stack import (
     ROLE_ARN,
     LocalStack,
     deploy_async_endpoint,
+    receive_notes,
+    result_of,
     start_stack,
+    subscribe_queue,
     unique,
     wait_for,
 )
@@ -25,38 +28,8 @@ from fixtures.local_stack import (
 pytestmark = pytest.mark.local_stack
 
 
-def _read(s3, location: str) -> bytes | None:
-    bucket, key = location[5:].split("/", 1)
-    try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
-        return None
-
-
-def _outcome(s3, sent: dict) -> tuple[str, bytes] | None:
-    for kind, where in (("output", "OutputLocation"), ("failure", "FailureLocation")):
-        body = _read(s3, sent[where])
-        if body is not None:
-            return kind, body
-    return None
-
-
-def _subscribe(session, topics: list[str]) -> str:
-    sqs, sns = session.client("sqs"), session.client("sns")
-    url = sqs.create_queue(QueueName=unique("faults"))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    for topic in topics:
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                      Attributes={"RawMessageDelivery": "true"})
-    return url
-
-
 def _notes(session, queue_url: str, seen: dict[str, dict]) -> dict[str, dict]:
-    got = session.client("sqs").receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-    for message in got:
-        note = json.loads(message["Body"])
+    for note in receive_notes(session, queue_url):
         if "inferenceId" in note:
             seen[note["inferenceId"]] = note
     return seen
@@ -141,7 +114,7 @@ def test_an_instance_that_dies_costs_only_what_it_was_running(local_stack: Local
     reason, failure path and ErrorTopic); every queued one runs on the replacement."""
     session = local_stack.session()
     info = deploy_async_endpoint(session, unique("dies"), model=summarizer, max_concurrency=1)
-    notes_queue = _subscribe(session, [info["success_topic"], info["error_topic"]])
+    notes_queue = subscribe_queue(session, [info["success_topic"], info["error_topic"]], "faults")
     runtime, s3 = session.client("sagemaker-runtime"), session.client("s3")
     body = {"min_length": 120, "max_length": 130}
     sent = [runtime.invoke_endpoint_async(
@@ -155,7 +128,7 @@ def test_an_instance_that_dies_costs_only_what_it_was_running(local_stack: Local
 
     victim = wait_for(busy, 60, interval_s=0.05)
     os.kill(victim["pid"], signal.SIGKILL)
-    outcomes = wait_for(lambda: (o := [_outcome(s3, r) for r in sent]) and all(o) and o, 240)
+    outcomes = wait_for(lambda: (o := [result_of(s3, r) for r in sent]) and all(o) and o, 240)
     failed = [(r, body) for r, (kind, body) in zip(sent, outcomes, strict=True)
               if kind == "failure"]
     assert len(failed) <= 1, [b for _, b in failed]  # at most the one in flight
@@ -200,7 +173,7 @@ def test_instances_die_with_the_daemon(tmp_path: Path, summarizer) -> None:
     again = start_stack(state)
     try:
         s3 = again.client("s3")
-        outcomes = wait_for(lambda: (o := [_outcome(s3, r) for r in sent]) and all(o) and o,
+        outcomes = wait_for(lambda: (o := [result_of(s3, r) for r in sent]) and all(o) and o,
                             240)
         assert [kind for kind, _ in outcomes] == ["output"] * len(sent)
     finally:
@@ -215,7 +188,7 @@ def test_an_answer_that_cannot_be_written_is_recorded_and_forgotten(
     bucket = unique("doomed")
     info = deploy_async_endpoint(session, unique("no-bucket"), model=tiny_classifier,
                                  bucket=bucket)
-    notes_queue = _subscribe(session, [info["error_topic"]])
+    notes_queue = subscribe_queue(session, [info["error_topic"]], "faults")
     s3 = session.client("s3")
     for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
         s3.delete_object(Bucket=bucket, Key=item["Key"])
@@ -260,9 +233,9 @@ def test_instances_read_s3_inputs_from_the_stack(local_stack: LocalStack,
         Body=json.dumps({"inputs": [value]}).encode())
         for value in (f"s3://{info['bucket']}/{info['endpoint']}/red.png",
                       base64.b64encode(image).decode()))
-    outcome = wait_for(lambda: _outcome(s3, by_uri), 120)
+    outcome = wait_for(lambda: result_of(s3, by_uri), 120)
     assert outcome[0] == "output", outcome[1]
-    expected = wait_for(lambda: _outcome(s3, inline), 60)
+    expected = wait_for(lambda: result_of(s3, inline), 60)
     assert json.loads(outcome[1]) == json.loads(expected[1])
     (instance,) = _status(local_stack.url, info["endpoint"])["variants"][0]["instances"]
     environ = Path(f"/proc/{instance['pid']}/environ").read_bytes().split(b"\0")

@@ -116,9 +116,11 @@ async def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_pat
                                                        demo: DeploySpec) -> None:
     """Through the scaling view: a bad edit changes nothing; 0..2 with the step pair scales the
     endpoint to zero, and a new request brings an instance back; the view shows both."""
-    from fixtures.ops_fakes import Host, Services, Settings, until
+    from fixtures.fakes import OpsServices
+    from fixtures.screen_host import Host, until
     from smconsole.ui.screens.modals import ConfirmChangesScreen
     from smconsole.ui.screens.scaling import ScalingScreen
+    from smconsole.ui.settings import ConsoleSettings
     from textual.widgets import Checkbox, Input, Select, Static
 
     session = local_stack.session()
@@ -132,8 +134,8 @@ async def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_pat
     deployed = DeployService(session).deploy(spec, timeout=240)
     assert deployed.ok, (deployed.summary(), deployed.log_lines)
     scaling = AutoscalingService(session)
-    app = Host(lambda: ScalingScreen(Services(autoscaling=scaling),
-                                     Settings(refresh_seconds=0.5), name))
+    app = Host(lambda: ScalingScreen(OpsServices(autoscaling=scaling),
+                                     ConsoleSettings(refresh_seconds=0.5), name))
 
     def title(screen: Any) -> str:
         return str(screen.query_one("#scaling-title", Static).render())
@@ -197,9 +199,11 @@ async def test_scale_to_zero_and_back_on_a_new_request(local_stack: Any, tmp_pat
 async def test_deploy_view_shows_why_a_deploy_failed(local_stack: Any, tmp_path: Path,
                                                      demo: DeploySpec) -> None:
     """The view's path end to end: dry run, apply, Failed with the reason and the log lines."""
-    from fixtures.ops_fakes import Host, Services, Settings, until
+    from fixtures.fakes import OpsServices
+    from fixtures.screen_host import Host, until
     from smconsole.ui.screens.deploy import DeployScreen
     from smconsole.ui.screens.modals import ConfirmChangesScreen
+    from smconsole.ui.settings import ConsoleSettings
     from textual.widgets import Static
 
     session = local_stack.session()
@@ -218,7 +222,7 @@ async def test_deploy_view_shows_why_a_deploy_failed(local_stack: Any, tmp_path:
 
     spec_file.write_text(yaml.safe_dump(spec.model_dump(by_alias=True, exclude_none=True)))
     service = DeployService(session)
-    app = Host(lambda: DeployScreen(Services(deploy=service), Settings(), str(spec_file)))
+    app = Host(lambda: DeployScreen(OpsServices(deploy=service), ConsoleSettings(), str(spec_file)))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         await pilot.press("enter")

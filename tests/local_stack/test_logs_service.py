@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from fixtures.moto_helpers import put_logs
+from fixtures.moto import put_logs
 from smconsole import errors
 from smconsole.models.logs import TailState
 from smconsole.services.logs import LogsService

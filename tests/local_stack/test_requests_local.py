@@ -270,7 +270,8 @@ async def test_requests_screen_with_real_services(
 ) -> None:
     from types import SimpleNamespace
 
-    from fixtures.requests_fakes import Host, until
+    from fixtures.fakes import RequestsHost
+    from fixtures.screen_host import until
     from smconsole.ui.screens.requests import RequestsScreen
     from textual.widgets import DataTable, Input, Static
 
@@ -287,7 +288,7 @@ requests:
 """)
     from smconsole.ui.settings import ConsoleSettings
 
-    app = Host(lambda: RequestsScreen(services, ConsoleSettings()))
+    app = RequestsHost(lambda: RequestsScreen(services, ConsoleSettings()))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")
         app.screen.query_one("#batch-path", Input).value = str(path)

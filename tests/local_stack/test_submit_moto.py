@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from fixtures.batch_files import write_batch
-from fixtures.moto_endpoints import make_endpoint
+from fixtures.moto import make_async_endpoint
 from smconsole import errors
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
@@ -29,7 +29,7 @@ def capture_invokes(session: AwsSession) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def endpoint(moto_session: AwsSession) -> dict[str, Any]:
-    info = make_endpoint(moto_session, "demo", sns=False)
+    info = make_async_endpoint(moto_session, "demo", sns=False)
     moto_session.client("s3").create_bucket(Bucket="inputs")
     return info
 
@@ -96,7 +96,7 @@ def test_missing_endpoint_is_refused_before_recording(
 def test_throttling_backs_off_then_sends(moto_url: str, ledger: Ledger, tmp_path: Path) -> None:
     session = AwsSession.local(moto_url)
     session.max_attempts = 0  # no botocore retries: only our own back-off is counted
-    make_endpoint(session, "demo", sns=False)
+    make_async_endpoint(session, "demo", sns=False)
     throttles = {"left": 3}
 
     def throttle(request: Any, **_: Any) -> AWSResponse | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fixtures.batch_files import write_batch
-from fixtures.moto_endpoints import make_endpoint
+from fixtures.moto import make_async_endpoint
 from smconsole.ledger import Ledger
 from smconsole.models.requests import Status
 from smconsole.services.notifications import parse_notification
@@ -52,7 +52,7 @@ class Clock:
 def test_listing_finds_outputs_and_failures_two_calls_per_tick(
     moto_session: AwsSession, ledger: Ledger, tmp_path: Path,
 ) -> None:
-    endpoint = make_endpoint(moto_session, "plain", sns=False)
+    endpoint = make_async_endpoint(moto_session, "plain", sns=False)
     bid = pending_batch(ledger, tmp_path, endpoint, "plain", 40, submitted_at=1000.0)
     rows = ledger.requests(batch_id=bid)
     for row in rows[:25]:
@@ -85,7 +85,7 @@ def test_listing_finds_outputs_and_failures_two_calls_per_tick(
 def test_one_stray_request_is_checked_by_head_with_back_off(
     moto_session: AwsSession, ledger: Ledger, tmp_path: Path,
 ) -> None:
-    endpoint = make_endpoint(moto_session, "stray", sns=False)
+    endpoint = make_async_endpoint(moto_session, "stray", sns=False)
     bid = pending_batch(ledger, tmp_path, endpoint, "stray", 1, submitted_at=1000.0)
     clock = Clock(1300.0)  # waiting five minutes already: not likely done on the next tick
     watcher = OutputWatcher(moto_session, ledger, clock=clock, sleep=lambda _: None)
@@ -104,7 +104,7 @@ def test_one_stray_request_is_checked_by_head_with_back_off(
 def test_run_until_done_with_injected_sleep(
     moto_session: AwsSession, ledger: Ledger, tmp_path: Path,
 ) -> None:
-    endpoint = make_endpoint(moto_session, "loop", sns=False)
+    endpoint = make_async_endpoint(moto_session, "loop", sns=False)
     bid = pending_batch(ledger, tmp_path, endpoint, "loop", 6, submitted_at=1000.0)
     rows = ledger.requests(batch_id=bid)
     ticks: list[float] = []
@@ -128,7 +128,7 @@ def test_run_until_done_with_injected_sleep(
 def test_sns_queue_is_created_subscribed_read_and_removed(
     moto_session: AwsSession, ledger: Ledger, tmp_path: Path,
 ) -> None:
-    endpoint = make_endpoint(moto_session, "noted", sns=True)
+    endpoint = make_async_endpoint(moto_session, "noted", sns=True)
     bid = pending_batch(ledger, tmp_path, endpoint, "noted", 3)
     rows = ledger.requests(batch_id=bid)
     put(moto_session, rows[0].output_location or "")  # finished before anyone subscribed
@@ -162,7 +162,7 @@ def test_sns_queue_is_created_subscribed_read_and_removed(
 def test_a_restarted_watcher_reuses_the_queue_from_the_ledger(
     moto_session: AwsSession, ledger: Ledger, tmp_path: Path,
 ) -> None:
-    endpoint = make_endpoint(moto_session, "again", sns=True)
+    endpoint = make_async_endpoint(moto_session, "again", sns=True)
     pending_batch(ledger, tmp_path, endpoint, "again", 1)
     OutputWatcher(moto_session, ledger, sqs_wait=0, sleep=lambda _: None).poll()
     later = OutputWatcher(moto_session, Ledger(ledger.path), sqs_wait=0, sleep=lambda _: None)
@@ -215,7 +215,7 @@ def test_a_read_only_watcher_lists_s3_instead_of_making_a_queue(
 ) -> None:
     from smconsole import errors
 
-    endpoint = make_endpoint(moto_session, "readonly", sns=True)
+    endpoint = make_async_endpoint(moto_session, "readonly", sns=True)
     bid = pending_batch(ledger, tmp_path, endpoint, "readonly", 2, submitted_at=1000.0)
     put(moto_session, ledger.request(bid, 0).output_location or "")
     session = AwsSession.local(moto_url, read_only=True)

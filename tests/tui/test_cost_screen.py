@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fixtures.cost_fakes import FixedCost, Services
+from fixtures.fakes import CostServices, FixedCost
 from fixtures.screen_host import Host, until
 from smconsole.ui.screens.cost import CostScreen
 from smconsole.ui.screens.scaling import ConfirmChangesScreen
@@ -22,7 +22,7 @@ class CostHost(Host):
 
 def app(api: FixedCost | None = None, *, read_only: bool = False,
         name: str | None = None) -> CostHost:
-    services = Services(api if api is not None else FixedCost())
+    services = CostServices(api if api is not None else FixedCost())
     return CostHost(lambda: CostScreen(services, ConsoleSettings(read_only=read_only), name))
 
 
@@ -136,7 +136,7 @@ async def test_one_endpoint_and_no_cost_service() -> None:
     async with host.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
         assert list(host.screen.costs) == ["summarizer-prod"]
-    host = CostHost(lambda: CostScreen(Services(None), ConsoleSettings()))
+    host = CostHost(lambda: CostScreen(CostServices(None), ConsoleSettings()))
     async with host.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "not available" in text(host.screen, "#cost-status")

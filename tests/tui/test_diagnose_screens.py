@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from fixtures.diagnose_fakes import (
+from fixtures.fakes import (
+    DiagnoseServices,
     FakeDoctor,
-    FakeServices,
     FakeTimelines,
     failed_timeline,
     pending_timeline,
@@ -32,14 +32,14 @@ def _utc(monkeypatch: pytest.MonkeyPatch):
     time.tzset()
 
 
-def timeline_host(ref: str, services: FakeServices | None = None) -> Host:
-    services = services or FakeServices(timeline=FakeTimelines({
+def timeline_host(ref: str, services: DiagnoseServices | None = None) -> Host:
+    services = services or DiagnoseServices(timeline=FakeTimelines({
         FAILED.request.inference_id: FAILED, PENDING.request.inference_id: PENDING}))
     return Host(lambda: TimelineScreen(services, ConsoleSettings(), ref))
 
 
 def doctor_host(doctor: FakeDoctor | None = None, *, read_only: bool = False) -> Host:
-    services = FakeServices(doctor=doctor or FakeDoctor(), read_only=read_only)
+    services = DiagnoseServices(doctor=doctor or FakeDoctor(), read_only=read_only)
     return Host(lambda: DoctorScreen(services, ConsoleSettings(read_only=read_only)))
 
 
@@ -227,7 +227,7 @@ async def test_jumps_open_the_doctor_and_a_requests_timeline() -> None:
 
 
 async def test_enter_on_a_request_row_opens_its_timeline() -> None:
-    from fixtures.requests_fakes import FakeOutputs, FakeRequests
+    from fixtures.fakes import FakeOutputs, FakeRequests
     from smconsole.ui.screens.requests import RequestsScreen
 
     requests = FakeRequests()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fixtures.moto_helpers import fail_endpoint, make_endpoint, until
+from fixtures.moto import fail_endpoint, make_endpoint
+from fixtures.screen_host import until
 from smconsole import errors
 from smconsole.services.registry import Services
 from smconsole.session import AwsSession

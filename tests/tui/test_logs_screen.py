@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from fixtures.moto_helpers import make_endpoint, put_logs, until
+from fixtures.moto import make_endpoint, put_logs
+from fixtures.screen_host import until
 from smconsole.models.logs import TailState
 from smconsole.services.registry import Services
 from smconsole.ui.app import SMConsole

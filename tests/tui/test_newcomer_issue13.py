@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.fakes import FakeServices
-from fixtures.moto_helpers import make_endpoint, put_logs, until
+from fixtures.moto import make_endpoint, put_logs
+from fixtures.screen_host import until
 from smconsole.services.registry import Services
 from smconsole.ui.app import SMConsole, run_app
 from smconsole.ui.screens.endpoint_detail import EndpointDetailScreen
@@ -198,7 +199,7 @@ async def test_delete_offers_the_config_and_models_too(moto_session) -> None:
 
 
 async def test_a_failed_deploy_can_be_cleaned_up_from_its_endpoint() -> None:
-    from fixtures.ops_fakes import FixedDeploy
+    from fixtures.fakes import FixedDeploy
     from smconsole.models.deploy import Resource
 
     deploy = FixedDeploy()
@@ -249,7 +250,7 @@ def test_theme_line_is_replaced_in_place(tmp_path: Path, monkeypatch) -> None:
 
 async def test_jumping_to_a_view_already_open_goes_back_to_it() -> None:
     """Seen walking it: `:requests` twice (with `:deploy` between) crashed on a duplicate id."""
-    from fixtures.requests_fakes import FakeOutputs, FakeRequests
+    from fixtures.fakes import FakeOutputs, FakeRequests
 
     app = SMConsole(FakeServices(requests=FakeRequests(), outputs=FakeOutputs()),
                     ConsoleSettings())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.moto_helpers import until
+from fixtures.screen_host import until
 from smconsole.ui.widgets.path_suggester import PathSuggester, complete_path
 from textual.app import App, ComposeResult
 from textual.widgets import Input

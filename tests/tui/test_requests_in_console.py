@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fixtures.fakes import FakeServices
-from fixtures.requests_fakes import FakeOutputs, FakeRequests, until
+from fixtures.fakes import FakeOutputs, FakeRequests, FakeServices
+from fixtures.screen_host import until
 from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.requests import RequestsScreen
 from textual.widgets import DataTable

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from fixtures.batch_files import write_batch
-from fixtures.requests_fakes import NOW, FakeServices, Host, until
+from fixtures.fakes import NOW_S, RequestsHost, RequestsServices
+from fixtures.screen_host import until
 from smconsole.models.requests import Batch, Status
 from smconsole.ui.screens.modals import ConfirmAgainScreen, PromptScreen
 from smconsole.ui.screens.requests import RequestsScreen
@@ -16,21 +17,21 @@ from textual.widgets import DataTable, Input, Static
 SIZE = (120, 40)
 
 
-def app_for(services: FakeServices, *, watch: bool = True, read_only: bool = False) -> Host:
-    settings = ConsoleSettings(clock=lambda: NOW, read_only=read_only)
-    return Host(lambda: RequestsScreen(services, settings, watch=watch))
+def app_for(services: RequestsServices, *, watch: bool = True, read_only: bool = False) -> RequestsHost:
+    settings = ConsoleSettings(clock=lambda: NOW_S, read_only=read_only)
+    return RequestsHost(lambda: RequestsScreen(services, settings, watch=watch))
 
 
-def table_of(app: Host) -> DataTable:
+def table_of(app: RequestsHost) -> DataTable:
     return app.screen.query_one("#requests-table", DataTable)
 
 
-def text_of(app: Host, selector: str) -> str:
+def text_of(app: RequestsHost, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
 async def test_rows_load_and_filter_by_status() -> None:
-    app = app_for(FakeServices())
+    app = app_for(RequestsServices())
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table_of(app).row_count == 5)
         assert "5 requests" in text_of(app, "#requests-status")
@@ -44,7 +45,7 @@ async def test_rows_load_and_filter_by_status() -> None:
 
 
 async def test_enter_opens_an_embedding_summarised_and_a_failure_body() -> None:
-    services = FakeServices()
+    services = RequestsServices()
     failure = "s3://out/failed/demo-4f1c2a-0a1b2c/000002.out"
     services.outputs.bodies[failure] = json.dumps(
         {"error": "invalid_request", "message": "colour: Extra inputs are not permitted"}
@@ -69,7 +70,7 @@ async def test_enter_opens_an_embedding_summarised_and_a_failure_body() -> None:
 async def test_submit_a_yaml_shows_progress_and_new_rows(tmp_path: Path) -> None:
     path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {inputs: x}\n"
                                  "    repeat: 3\n")
-    services = FakeServices()
+    services = RequestsServices()
     app = app_for(services)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table_of(app).row_count == 5)
@@ -85,7 +86,7 @@ async def test_submit_a_yaml_shows_progress_and_new_rows(tmp_path: Path) -> None
 
 async def test_bad_yaml_is_shown_located_and_nothing_sent(tmp_path: Path) -> None:
     path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {}\n    colour: red\n")
-    services = FakeServices()
+    services = RequestsServices()
     app = app_for(services)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
@@ -98,8 +99,8 @@ async def test_bad_yaml_is_shown_located_and_nothing_sent(tmp_path: Path) -> Non
 
 async def test_a_batch_sent_before_asks_first(tmp_path: Path) -> None:
     path = write_batch(tmp_path, "endpoint: demo\nrequests:\n  - body: {}\n")
-    services = FakeServices()
-    services.requests.earlier_batches = [Batch("old-1", str(path), "demo", "h", NOW - 60, 1,
+    services = RequestsServices()
+    services.requests.earlier_batches = [Batch("old-1", str(path), "demo", "h", NOW_S - 60, 1,
                                                {"succeeded": 1})]
     app = app_for(services)
     async with app.run_test(size=SIZE) as pilot:
@@ -116,7 +117,7 @@ async def test_a_batch_sent_before_asks_first(tmp_path: Path) -> None:
 
 
 async def test_resubmit_failed_of_the_selected_batch() -> None:
-    services = FakeServices()
+    services = RequestsServices()
     app = app_for(services)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table_of(app).row_count == 5)
@@ -130,7 +131,7 @@ async def test_export_asks_where_then_writes_the_visible_rows(tmp_path: Path,
                                                               monkeypatch) -> None:
     """Issue 13.13: `e` wrote into the current folder without asking."""
     monkeypatch.chdir(tmp_path)
-    services = FakeServices()
+    services = RequestsServices()
     app = app_for(services)
     target = tmp_path / "out" / "mine.jsonl"
     target.parent.mkdir()
@@ -150,7 +151,7 @@ async def test_export_asks_where_then_writes_the_visible_rows(tmp_path: Path,
 
 
 async def test_watcher_thread_outcomes_update_the_table() -> None:
-    services = FakeServices()
+    services = RequestsServices()
     app = app_for(services)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table_of(app).row_count == 5)
@@ -163,7 +164,7 @@ async def test_watcher_thread_outcomes_update_the_table() -> None:
 
 
 async def test_read_only_dims_submit_and_resubmit() -> None:
-    services = FakeServices(read_only=True)
+    services = RequestsServices(read_only=True)
     app = app_for(services, watch=False, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table_of(app).row_count == 5)

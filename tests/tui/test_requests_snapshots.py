@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fixtures.requests_fakes import NOW, FakeServices, Host, until
+from fixtures.fakes import NOW_S, RequestsHost, RequestsServices
+from fixtures.screen_host import until
 from smconsole.models.requests import Batch
 from smconsole.ui.screens.modals import ConfirmAgainScreen
 from smconsole.ui.screens.requests import RequestsScreen
@@ -15,13 +16,13 @@ from textual.widgets import DataTable
 SIZE = (120, 40)
 
 
-def loaded_app(services: FakeServices | None = None) -> Host:
-    services = services or FakeServices()
+def loaded_app(services: RequestsServices | None = None) -> RequestsHost:
+    services = services or RequestsServices()
     failure = "s3://out/failed/demo-4f1c2a-0a1b2c/000002.out"
     services.outputs.bodies[failure] = json.dumps(
         {"error": "invalid_request", "message": "colour: Extra inputs are not permitted",
          "field": "colour"}).encode()
-    return Host(lambda: RequestsScreen(services, ConsoleSettings(clock=lambda: NOW),
+    return RequestsHost(lambda: RequestsScreen(services, ConsoleSettings(clock=lambda: NOW_S),
                                        watch=False))
 
 
@@ -60,9 +61,9 @@ def test_asks_before_sending_a_batch_again(snap_compare: Any, tmp_path: Any,
     monkeypatch.chdir(tmp_path)  # the path bar shows the path as typed
     path = tmp_path / "batch.yaml"
     path.write_text("endpoint: demo\nrequests:\n  - body: {}\n")
-    services = FakeServices()
+    services = RequestsServices()
     services.requests.earlier_batches = [Batch("demo-4f1c2a-0a1b2c", str(path), "demo", "h",
-                                               NOW - 3600, 4, {"succeeded": 4})]
+                                               NOW_S - 3600, 4, {"succeeded": 4})]
 
     async def run_before(pilot: Any) -> None:
         await rows_loaded(pilot)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fixtures.ops import make_endpoint
-from fixtures.ops_fakes import FixedDeploy, Host, Services, Settings, until
+from fixtures.fakes import FixedDeploy, OpsServices
+from fixtures.moto import make_realtime_endpoint
+from fixtures.screen_host import Host, until
 from smconsole.services.autoscaling import AutoscalingService, alarm_name
 from smconsole.services.deploy import DeployService
 from smconsole.session import AwsSession
 from smconsole.ui.screens.deploy import DeployScreen
 from smconsole.ui.screens.modals import ConfirmChangesScreen
 from smconsole.ui.screens.scaling import ScalingScreen
+from smconsole.ui.settings import ConsoleSettings
 from textual.widgets import Input, Log, Static
 
 SIZE = (120, 40)
@@ -33,9 +35,9 @@ def aws_state(session: AwsSession, endpoint: str) -> tuple[Any, ...]:
 
 async def test_scaling_editor_registers_scale_to_zero_after_confirmation(
         moto_session: AwsSession) -> None:
-    endpoint = make_endpoint(moto_session, "edit-me")
-    services = Services(autoscaling=AutoscalingService(moto_session))
-    app = Host(lambda: ScalingScreen(services, Settings(), endpoint))
+    endpoint = make_realtime_endpoint(moto_session, "edit-me")
+    services = OpsServices(autoscaling=AutoscalingService(moto_session))
+    app = Host(lambda: ScalingScreen(services, ConsoleSettings(), endpoint))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, ScalingScreen)
@@ -71,9 +73,9 @@ async def test_scaling_editor_registers_scale_to_zero_after_confirmation(
 
 async def test_scaling_cancel_changes_nothing_and_read_only_hides_apply(
         moto_session: AwsSession) -> None:
-    endpoint = make_endpoint(moto_session, "keep-me")
-    services = Services(autoscaling=AutoscalingService(moto_session))
-    app = Host(lambda: ScalingScreen(services, Settings(), endpoint))
+    endpoint = make_realtime_endpoint(moto_session, "keep-me")
+    services = OpsServices(autoscaling=AutoscalingService(moto_session))
+    app = Host(lambda: ScalingScreen(services, ConsoleSettings(), endpoint))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await until(pilot, lambda: screen.state is not None)
@@ -83,7 +85,7 @@ async def test_scaling_cancel_changes_nothing_and_read_only_hides_apply(
         await until(pilot, lambda: "cancelled" in text(screen, "#scaling-message"))
     assert aws_state(moto_session, endpoint) == ([], [], [])
 
-    app = Host(lambda: ScalingScreen(services, Settings(read_only=True), endpoint))
+    app = Host(lambda: ScalingScreen(services, ConsoleSettings(read_only=True), endpoint))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await until(pilot, lambda: screen.state is not None)
@@ -95,8 +97,8 @@ async def test_scaling_cancel_changes_nothing_and_read_only_hides_apply(
 
 async def test_deploy_screen_dry_run_then_apply(moto_session: AwsSession,
                                                 demo_spec_path: Path) -> None:
-    services = Services(deploy=DeployService(moto_session))
-    app = Host(lambda: DeployScreen(services, Settings(), str(demo_spec_path)))
+    services = OpsServices(deploy=DeployService(moto_session))
+    app = Host(lambda: DeployScreen(services, ConsoleSettings(), str(demo_spec_path)))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, DeployScreen)
@@ -124,7 +126,7 @@ async def test_deploy_screen_shows_spec_errors_with_lines(tmp_path: Path,
                                                           moto_session: AwsSession) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nmodel:\n  image: ok:1\n")
-    app = Host(lambda: DeployScreen(Services(deploy=DeployService(moto_session)), Settings(),
+    app = Host(lambda: DeployScreen(OpsServices(deploy=DeployService(moto_session)), ConsoleSettings(),
                                     str(bad)))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
@@ -136,7 +138,7 @@ async def test_deploy_screen_shows_spec_errors_with_lines(tmp_path: Path,
 
 async def test_deploy_failure_shows_why_and_x_cleans_up(demo_spec_path: Path) -> None:
     fake = FixedDeploy()
-    app = Host(lambda: DeployScreen(Services(deploy=fake), Settings(), str(demo_spec_path)))
+    app = Host(lambda: DeployScreen(OpsServices(deploy=fake), ConsoleSettings(), str(demo_spec_path)))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await pilot.press("enter")
@@ -160,11 +162,11 @@ async def test_deploy_failure_shows_why_and_x_cleans_up(demo_spec_path: Path) ->
 async def test_scaling_view_refreshes_counts_without_losing_an_edit() -> None:
     from dataclasses import replace
 
-    from fixtures.ops_fakes import STATE, FixedAutoscaling
+    from fixtures.fakes import STATE, FixedAutoscaling
 
     fake = FixedAutoscaling()
-    app = Host(lambda: ScalingScreen(Services(autoscaling=fake),
-                                     Settings(refresh_seconds=0.05), "summarizer-prod"))
+    app = Host(lambda: ScalingScreen(OpsServices(autoscaling=fake),
+                                     ConsoleSettings(refresh_seconds=0.05), "summarizer-prod"))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await until(pilot, lambda: screen.state is not None)
@@ -181,7 +183,7 @@ async def test_an_unedited_form_changes_nothing_it_does_not_show(
     alarm 1×60 → 2×60 s, fields the form does not have; it keeps them now."""
     from smconsole.specs.scaling import ScalingSpec
 
-    endpoint = make_endpoint(moto_session, "as-deployed")
+    endpoint = make_realtime_endpoint(moto_session, "as-deployed")
     service = AutoscalingService(moto_session)
     spec = ScalingSpec.model_validate({
         "min_capacity": 0, "max_capacity": 2,
@@ -190,7 +192,7 @@ async def test_an_unedited_form_changes_nothing_it_does_not_show(
         "scale_out_from_zero": {"cooldown": 60, "period": 60, "evaluation_periods": 1},
     })
     assert service.apply(service.plan(endpoint, spec, replace_policies=True)).applied
-    app = Host(lambda: ScalingScreen(Services(autoscaling=service), Settings(), endpoint))
+    app = Host(lambda: ScalingScreen(OpsServices(autoscaling=service), ConsoleSettings(), endpoint))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await until(pilot, lambda: screen.state is not None and screen.form_filled)
@@ -211,8 +213,8 @@ async def test_deploy_types_into_the_path_and_read_only_says_so(demo_spec_path: 
     """Issue 13.5: focus starts in the spec path, so `p`, `a`... are text there; 13.7: in
     read-only the dry run does not say "a applies", and pressing `a` says why not."""
     fake = FixedDeploy()
-    app = Host(lambda: DeployScreen(Services(deploy=fake, read_only=True),
-                                    Settings(read_only=True), "configs/"))
+    app = Host(lambda: DeployScreen(OpsServices(deploy=fake, read_only=True),
+                                    ConsoleSettings(read_only=True), "configs/"))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         path = screen.query_one("#deploy-path", Input)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fixtures.moto_helpers import until
+from fixtures.screen_host import until
 from smconsole import errors
 from smconsole.services.registry import Services
 from smconsole.ui.app import SMConsole

@@ -7,15 +7,19 @@ opened by its `:` jump (or its key), so what is drawn is what the console shows.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
 import pytest
-from fixtures.fakes import NOW, FakeServices, FixedContainer
-from fixtures.moto_helpers import until
-from fixtures.ops_fakes import FixedAutoscaling, FixedDeploy
-from fixtures.requests_fakes import NOW as REQUESTS_NOW
-from fixtures.requests_fakes import FakeOutputs, FakeRequests, fixed_rows
+from fixtures.fakes import (
+    NOW,
+    FakeOutputs,
+    FakeRequests,
+    FakeServices,
+    FixedAutoscaling,
+    FixedContainer,
+    FixedDeploy,
+)
+from fixtures.screen_host import until
 from smconsole.locations import repo_root
 from smconsole.ui.app import SMConsole
 from smconsole.ui.screens.logs import LogsScreen
@@ -36,20 +40,8 @@ def _fixed_place(monkeypatch: pytest.MonkeyPatch) -> None:
     time.tzset()
 
 
-def requests_at_now() -> FakeRequests:
-    """The requests fakes' rows, moved to this module's clock (theirs is 1,000 s later)."""
-    shift = NOW.timestamp() - REQUESTS_NOW
-
-    def moved(row: Any) -> Any:
-        return replace(row, **{k: getattr(row, k) + shift for k in
-                               ("queued_at", "submitted_at", "finished_at", "detected_at")
-                               if getattr(row, k) is not None})
-
-    return FakeRequests(rows=[moved(r) for r in fixed_rows()])
-
-
 def console() -> SMConsole:
-    services = FakeServices(requests=requests_at_now(), outputs=FakeOutputs(),
+    services = FakeServices(requests=FakeRequests(), outputs=FakeOutputs(),
                             autoscaling=FixedAutoscaling(), deploy=FixedDeploy(),
                             container=FixedContainer())
     # No periodic refresh: under load a snapshot taken past 15 s caught the list mid-refresh

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fixtures.ops_fakes import FixedAutoscaling, FixedDeploy, Host, Services, Settings, until
+from fixtures.fakes import FixedAutoscaling, FixedDeploy, OpsServices
+from fixtures.screen_host import Host, until
 from smconsole.locations import repo_root
 from smconsole.ui.screens.deploy import DeployScreen
 from smconsole.ui.screens.modals import ConfirmChangesScreen
 from smconsole.ui.screens.scaling import ScalingScreen
+from smconsole.ui.settings import ConsoleSettings
 
 SIZE = (120, 40)
 SPEC = "configs/deploy-demo.yaml"
@@ -25,8 +27,8 @@ def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def scaling_app() -> SnapHost:
-    services = Services(autoscaling=FixedAutoscaling())
-    return SnapHost(lambda: ScalingScreen(services, Settings(), "summarizer-prod"))
+    services = OpsServices(autoscaling=FixedAutoscaling())
+    return SnapHost(lambda: ScalingScreen(services, ConsoleSettings(), "summarizer-prod"))
 
 
 async def scaling_loaded(pilot: Any) -> None:
@@ -53,7 +55,7 @@ def test_scaling_diff_confirmation(snap_compare: Any) -> None:
 
 
 def deploy_app() -> SnapHost:
-    return SnapHost(lambda: DeployScreen(Services(deploy=FixedDeploy()), Settings(), SPEC))
+    return SnapHost(lambda: DeployScreen(OpsServices(deploy=FixedDeploy()), ConsoleSettings(), SPEC))
 
 
 def test_deploy_dry_run(snap_compare: Any) -> None:
