@@ -250,3 +250,19 @@ async def test_enter_on_a_request_row_opens_its_timeline() -> None:
         await pilot.press("p")  # the result in place, as before
         await until(pilot, lambda: "1 × 384" in str(app.screen.query_one("#preview-body").render()),
                     10)
+
+
+async def test_an_embedding_preview_with_open_brackets_renders_as_it_is() -> None:
+    """A JSON output (`{"embeddings":[[-0.13, …`) cut for the preview holds a lone `[` that
+    Rich's escape leaves: Textual's markup paired it with the next tag and the screen died."""
+    from dataclasses import replace
+
+    preview = '[b]not bold[/b] {"embeddings":[[-0.13826581835746765,-0.0222931653'
+    shown = replace(FAILED, output=replace(FAILED.output, preview=preview))
+    app = timeline_host(shown.request.inference_id, FakeServices(
+        timeline=FakeTimelines({shown.request.inference_id: shown})))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await timeline_ready(pilot)
+        text = str(pilot.app.screen.query_one("#timeline-object").render())
+        assert preview in text
+        assert not app.errors

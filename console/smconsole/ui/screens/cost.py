@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,6 +18,7 @@ from textual.widgets.data_table import ColumnKey
 from smconsole.models.cost import EndpointCost, PolicyProposal, Simulation
 from smconsole.models.scaling import ScalingPlan, ScalingResult
 from smconsole.ui import formatting as fmt
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import ConfirmChangesScreen
 from smconsole.ui.widgets.keyed_table import Cells, KeyedTable

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +22,7 @@ from smconsole.models.deploy import (
     Resource,
 )
 from smconsole.specs.deploy import load_deploy_spec
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import ConfirmChangesScreen, diff_markup
 from smconsole.ui.widgets.path_suggester import PathSuggester

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from smconsole.models.doctor import EndpointHealth, Finding, FixPlan, FixResult
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
 
 if TYPE_CHECKING:

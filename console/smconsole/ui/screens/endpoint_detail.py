@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,6 +18,7 @@ from smconsole.models.deploy import Resource
 from smconsole.models.endpoints import EndpointDetail
 from smconsole.models.metrics import MetricSeries
 from smconsole.ui import formatting as fmt
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import EndpointActionsScreen
 from smconsole.ui.screens.cost import summary_markup
 from smconsole.ui.screens.modals import ConfirmChangesScreen

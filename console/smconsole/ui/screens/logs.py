@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,6 +21,7 @@ from smconsole import errors
 from smconsole.models.logs import LogBatch, LogEvent, TailState, TailStatus, parse_since
 from smconsole.ui.background import BackgroundLoop
 from smconsole.ui.heap import FreezeHold
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import PromptScreen
 from smconsole.ui.widgets.log_view import LogView

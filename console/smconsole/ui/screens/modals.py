@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,6 +15,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from smconsole.ui import formatting as fmt
+from smconsole.ui.markup import escape
 
 if TYPE_CHECKING:
     from smconsole.models.deploy import Resource

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -35,6 +34,7 @@ from smconsole.models.requests import (
 from smconsole.specs.batch import PlannedBatch
 from smconsole.ui import formatting as fmt
 from smconsole.ui.background import BackgroundLoop
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import ConfirmAgainScreen, PromptScreen
 from smconsole.ui.widgets.keyed_table import Cells, KeyedTable

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,6 +21,7 @@ from smconsole.models.scaling import (
     ScalingState,
 )
 from smconsole.specs.scaling import DEFAULT_STATISTIC, ScalingSpec
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
 from smconsole.ui.screens.modals import ConfirmChangesScreen, diff_markup
 from smconsole.ui.widgets.scaling_form import METRICS, ScalingForm

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from smconsole.models.timeline import Timeline
+from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from typing import Any
 
 from smconsole.models.requests import AsyncRequest, OutputBody, Status
 from smconsole.ui import formatting as fmt
+from smconsole.ui.markup import escape
 
 MAX_PREVIEW_CHARS = 20_000
 NUMBERS_SHOWN = 4
@@ -19,20 +20,20 @@ def describe_request(request: AsyncRequest) -> str:
     """The header of the preview: what was sent, where it went (markup; values escaped)."""
     source = request.input_location or f"inline ({request.source})"
     lines = [
-        f"[b]{_escape(request.batch_id)}[/b] #{request.index}  {request.status.value}",
-        f"inference id  {_escape(request.inference_id)}",
-        f"endpoint      {_escape(request.endpoint)}",
-        f"input         {_escape(source)}"
-        + (f"  from {_escape(request.source_ref)}" if request.source_ref else ""),
+        f"[b]{escape(request.batch_id)}[/b] #{request.index}  {request.status.value}",
+        f"inference id  {escape(request.inference_id)}",
+        f"endpoint      {escape(request.endpoint)}",
+        f"input         {escape(source)}"
+        + (f"  from {escape(request.source_ref)}" if request.source_ref else ""),
     ]
     if request.output_location:
-        lines.append(f"output        {_escape(request.output_location)}")
+        lines.append(f"output        {escape(request.output_location)}")
     if request.status is Status.FAILED and request.failure_location:
-        lines.append(f"failure       {_escape(request.failure_location)}")
+        lines.append(f"failure       {escape(request.failure_location)}")
     if request.latency is not None:
         lines.append(f"latency       {fmt.duration(request.latency)}")
     if request.error:
-        lines.append(f"[red]error         {_escape(request.error)}[/red]")
+        lines.append(f"[red]error         {escape(request.error)}[/red]")
     return "\n".join(lines)
 
 
@@ -49,7 +50,7 @@ def render_body(body: OutputBody) -> str:
         shown = shown[:MAX_PREVIEW_CHARS] + f"\n… ({len(shown) - MAX_PREVIEW_CHARS:,} more characters)"
     if body.truncated:
         shown += "\n… (preview of the first part of the object)"
-    return _escape(shown)
+    return escape(shown)
 
 
 def summarise(value: Any) -> Any:
@@ -86,6 +87,3 @@ def describe_array(value: list[Any], shape: tuple[int, ...]) -> str:
     dims = " × ".join(str(n) for n in shape)
     return f"<{dims} numbers: [{head}{more}], first row norm {norm:.3f}>"
 
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
