@@ -259,7 +259,7 @@ async def test_an_embedding_preview_with_open_brackets_renders_as_it_is() -> Non
 
     preview = '[b]not bold[/b] {"embeddings":[[-0.13826581835746765,-0.0222931653'
     shown = replace(FAILED, output=replace(FAILED.output, preview=preview))
-    app = timeline_host(shown.request.inference_id, FakeServices(
+    app = timeline_host(shown.request.inference_id, DiagnoseServices(
         timeline=FakeTimelines({shown.request.inference_id: shown})))
     async with app.run_test(size=(80, 24)) as pilot:
         await timeline_ready(pilot)

@@ -138,6 +138,10 @@ def reset(state_dir: Path | str | None = None) -> Path:
     stop(root)
     # Instances of a daemon that was killed outright still run: end them with their state.
     PidRegistry(root / "instances.pids").kill_leftovers()
+    if root.is_dir() and not statedir.wait_until_unserved(root):
+        raise errors.SmconsoleError(
+            f"a local stack still serves {root} (it holds {statedir.LOCK_FILE}); nothing was "
+            "deleted")
     if root.exists():
         shutil.rmtree(root)
     return root

@@ -7,9 +7,11 @@ the folder is a stack's.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 MARKER = "smconsole-local-state"  # present in every folder a stack has used
@@ -89,3 +91,25 @@ def is_daemon_of(pid: int, state_dir: Path) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return "smconsole" in shown and " serve" in shown and str(state_dir) in shown
+
+
+def wait_until_unserved(state_dir: Path, timeout_s: float = 60.0) -> bool:
+    """True once no process holds the folder's daemon lock (False after `timeout_s`).
+
+    server.json goes before the daemon has finished exiting; a folder deleted in between
+    is made again by its last writes (a reset under load left it behind)."""
+    path = state_dir / LOCK_FILE
+    if not path.is_file():
+        return True
+    deadline = time.monotonic() + timeout_s
+    with path.open("a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.1)
+                continue
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return True
