@@ -56,6 +56,19 @@ def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_clas
             ServiceNamespace="sagemaker", ResourceId="endpoint/kept/variant/AllTraffic",
             ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1,
             MaxCapacity=2)
+        step_arn = aas.put_scaling_policy(
+            PolicyName="from-zero", ServiceNamespace="sagemaker",
+            ResourceId="endpoint/kept/variant/AllTraffic",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount", PolicyType="StepScaling",
+            StepScalingPolicyConfiguration={
+                "AdjustmentType": "ChangeInCapacity", "Cooldown": 60,
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]},
+        )["PolicyARN"]
+        session.client("cloudwatch").put_metric_alarm(
+            AlarmName="kept-wakes", MetricName="HasBacklogWithoutCapacity",
+            Namespace="AWS/SageMaker", Statistic="Average", Period=60, EvaluationPeriods=1,
+            Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            Dimensions=[{"Name": "EndpointName", "Value": "kept"}], AlarmActions=[step_arn])
     finally:
         stack.stop()
     assert not (state / "server.json").exists()
@@ -90,6 +103,12 @@ def test_restart_keeps_state_and_brings_endpoints_back(tmp_path: Path, tiny_clas
             ServiceNamespace="sagemaker")["ScalableTargets"]
         assert [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [
             ("endpoint/kept/variant/AllTraffic", 1, 2)]
+        # The policy keeps its ARN through the replay, so the alarm still names it.
+        policies = session.client("application-autoscaling").describe_scaling_policies(
+            ServiceNamespace="sagemaker")["ScalingPolicies"]
+        assert [p["PolicyARN"] for p in policies if p["PolicyName"] == "from-zero"] == [step_arn]
+        alarm = session.client("cloudwatch").describe_alarms(AlarmNames=["kept-wakes"])
+        assert alarm["MetricAlarms"][0]["AlarmActions"] == [step_arn]
         logs = session.client("logs").describe_log_streams(
             logGroupName="/aws/sagemaker/Endpoints/kept")["logStreams"]
         assert len(logs) == 2  # the first run's instance and this run's
