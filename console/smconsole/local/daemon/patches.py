@@ -72,9 +72,9 @@ def _target_tracking_alarms() -> None:
         # Called from the policy's __init__, before any alarm names the ARN: make it stable.
         # AWS keeps a policy's ARN when it is updated, and a journal replay must give the
         # same one, or the alarms made before a restart name a policy that is gone.
-        stable = uuid.uuid5(uuid.NAMESPACE_URL, "/".join((
-            self.account_id, self.region_name, self.service_namespace, self.resource_id,
-            self.scalable_dimension, self.policy_name)))
+        stable = uuid.uuid5(uuid.NAMESPACE_URL, (
+            f"{self.account_id}/{self.region_name}/{self.service_namespace}/"
+            f"{self.resource_id}/{self.scalable_dimension}/{self.policy_name}"))
         self.policy_arn = self.policy_arn.replace(str(self._guid), str(stable), 1)
         self._guid = stable
         original_create(self)
