@@ -113,8 +113,12 @@ def wait_ready(server: Server) -> Server:
     deadline = time.monotonic() + START_DEADLINE_S
     with httpx.Client(timeout=5) as client:
         while True:
-            status = client.get(f"{server.url}/ping").status_code
-            server.ping_statuses.append(status)
+            try:
+                status = client.get(f"{server.url}/ping").status_code
+            except httpx.TransportError:  # a starved machine: not an answer, ask again
+                status = None
+            if status is not None:
+                server.ping_statuses.append(status)
             if status == 200:
                 return server
             if server.proc.poll() is not None or time.monotonic() > deadline:
@@ -123,7 +127,14 @@ def wait_ready(server: Server) -> Server:
 
 
 def start_server(model_dir: Path, log_path: Path, **env: str) -> Server:
-    return wait_ready(spawn(model_dir, log_path, **env))
+    server = spawn(model_dir, log_path, **env)
+    try:
+        return wait_ready(server)
+    except BaseException:
+        # No fixture owns it yet: a server that failed to start would outlive the run.
+        server.proc.kill()
+        server.proc.wait()
+        raise
 
 
 def module_server(
