@@ -57,9 +57,9 @@ def batch_summary(ledger: Any, batch_id: str) -> dict[str, Any]:
     }
 
 
-def watch_batches(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float, mode: str,
-           *, quiet: bool = False, as_json: bool = False, once: bool = False,
-           since: float | None = None) -> None:
+def watch_batches(session: Any, ledger: Any, batch_ids: list[str] | None, tick: float,
+                  mode: str, *, quiet: bool = False, as_json: bool = False, once: bool = False,
+                  since: float | None = None) -> None:
     """Watch until the batches are done, printing one line per result. Lines come from the
     ledger, not from what this watcher itself found: a console (or another script) watching
     the same ledger may take a notification first, and its result is printed all the same."""

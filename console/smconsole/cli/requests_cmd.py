@@ -126,7 +126,7 @@ def run_watch(args: argparse.Namespace) -> int:
         batch_ids = [ledger.batch(args.batch).batch_id] if args.batch else None
         # Results recorded before this watch began were reported by whoever watched then.
         watch_batches(session, ledger, batch_ids, args.tick, args.mode, as_json=args.json,
-               once=args.once, since=time.time())
+                      once=args.once, since=time.time())
         summaries = [batch_summary(ledger, b) for b in batch_ids] if batch_ids else []
     return 1 if any(s["counts"].get("failed") for s in summaries) else 0
 

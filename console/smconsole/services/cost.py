@@ -227,7 +227,7 @@ class CostService:
                 usd=None if rate is None else seconds / 3600 * rate,
                 idle_usd=None if rate is None else idle / 3600 * rate,
             ))
-        idle_for = self._idle_for(h)
+        idle_for = self._idle_for(h, activity)
         target = state.target
         stranded, reason = False, None
         if h.instances_now >= 1 and (target is None or target.min_capacity >= 1) and \
@@ -247,10 +247,9 @@ class CostService:
             cold_start_samples=len(samples), notes=tuple(h.notes + notes),
         )
 
-    def _idle_for(self, h: _History) -> float | None:
-        """Seconds since the endpoint last had work (a backlog, or requests processed); 0
-        while it has."""
-        activity = _activity(h)
+    def _idle_for(self, h: _History, activity: list[capacity.Point]) -> float | None:
+        """Seconds since the endpoint last had work (`activity`: a backlog, or requests
+        processed); 0 while it has."""
         busy = [t for t, v in activity if v > 0]
         if busy and activity[-1][1] > 0:
             return 0.0

@@ -13,8 +13,7 @@ from smconsole.local.daemon.queue import InvocationResult, QueuedRequest
 
 def deliver(
     request: QueuedRequest, outcome: InvocationResult, *, aws: InternalAws, region: str,
-    endpoint: str,
-    output_config: dict[str, Any],
+    endpoint: str, output_config: dict[str, Any],
 ) -> None:
     """Write the answer to S3 and announce it on the configured topic; never raises.
 
@@ -32,8 +31,8 @@ def deliver(
             reason = f"{outcome.failure_reason} ({reason})"
         print(f"smconsole-local: {endpoint}: request {request.inference_id}: {reason}",
               flush=True)
-        failed = InvocationResult(False, json.dumps({"error": reason}).encode(), "application/json",
-                         reason)
+        failed = InvocationResult(False, json.dumps({"error": reason}).encode(),
+                                  "application/json", reason)
         location = request.failure_location
         if outcome.succeeded:
             try:
@@ -68,8 +67,7 @@ def _code(exc: Exception) -> str:
 
 def _announce(
     request: QueuedRequest, outcome: InvocationResult, location: str, *, aws: InternalAws,
-    region: str,
-    endpoint: str, output_config: dict[str, Any],
+    region: str, endpoint: str, output_config: dict[str, Any],
 ) -> None:
     notification = output_config.get("NotificationConfig") or {}
     topic = notification.get("SuccessTopic" if outcome.succeeded else "ErrorTopic")

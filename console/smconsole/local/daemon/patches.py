@@ -59,7 +59,9 @@ LOW_ALARM_SHARE = 0.9  # AWS's AlarmLow sits 10 % below the target
 
 def _target_tracking_alarms() -> None:
     """Target tracking on a SageMaker variant creates AWS's AlarmHigh/AlarmLow pair (moto does
-    it for DynamoDB and ECS only); replacing or deleting the policy deletes them."""
+    it for DynamoDB and ECS only); replacing or deleting the policy deletes them. Every
+    policy's ARN is also made stable here (moto draws a new one per put), the one hook that
+    runs before any alarm is made for it."""
     from moto.applicationautoscaling.models import (
         ApplicationAutoscalingBackend,
         FakeApplicationAutoscalingPolicy,
