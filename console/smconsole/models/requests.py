@@ -120,3 +120,5 @@ class OutputBody:
     content_type: str | None
     data: bytes
     truncated: bool = False
+    size: int | None = None  # the whole object's, from the reply (a ranged read included)
+    last_modified: float | None = None

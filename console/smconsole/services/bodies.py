@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Any
 
 from smconsole import errors
@@ -30,8 +31,12 @@ def fetch_body(session: AwsSession, location: str, *, limit: int = PREVIEW_LIMIT
         reply = s3.get_object(**params)
     data = read_body(reply)
     total = object_size(reply)
+    modified = reply.get("LastModified")
     return OutputBody(location, reply.get("ContentType"), data,
-                      truncated=total is not None and total > len(data))
+                      truncated=total is not None and total > len(data),
+                      size=len(data) if total is None else total,
+                      last_modified=modified.timestamp() if isinstance(modified, datetime)
+                      else None)
 
 
 def object_size(reply: dict[str, Any]) -> int | None:

@@ -28,10 +28,9 @@ from smconsole.models.timeline import (
     Timeline,
     TimelineStep,
 )
-from smconsole.services.bodies import object_size
+from smconsole.services.bodies import fetch_body
 from smconsole.services.logs import RateLimiter, filter_limiter
-from smconsole.session import AwsSession, read_body
-from smconsole.specs.common import split_s3_uri
+from smconsole.session import AwsSession
 
 PREVIEW_BYTES = 2048
 LOOKUP_BEFORE_S = 60.0  # log clocks and ingestion are not ours: look a little around the request
@@ -393,34 +392,18 @@ class TimelineService:
         if not location:
             return None, "the ledger holds no location for it"
         try:
-            bucket, key = split_s3_uri(location)
+            body = fetch_body(self._session, location, limit=PREVIEW_BYTES)
         except ValueError:
             return None, f"not an S3 location: {location}"
-        s3 = self._session.client("s3")
-        try:
-            reply = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{PREVIEW_BYTES - 1}")
-            data = read_body(reply)
         except errors.NotFound:
             return None, f"no object at {location} (deleted since, or expired by a lifecycle rule)"
-        except errors.AwsError as exc:
-            if exc.code != "InvalidRange":  # an empty object has no byte 0
-                return None, f"{location} could not be read: {exc}"
-            data, reply = b"", self._head(s3, bucket, key)
         except errors.SmconsoleError as exc:
             return None, f"{location} could not be read: {exc}"
-        size = object_size(reply)
-        size = len(data) if size is None else size
-        modified = reply.get("LastModified")
         return StoredObject(
-            location=location, size=size, content_type=reply.get("ContentType"),
-            last_modified=modified.timestamp() if isinstance(modified, datetime) else None,
-            preview=data.decode("utf-8", errors="replace"),
-            truncated=size is not None and size > len(data),
+            location=location, size=body.size, content_type=body.content_type,
+            last_modified=body.last_modified,
+            preview=body.data.decode("utf-8", errors="replace"), truncated=body.truncated,
         ), None
-
-    @staticmethod
-    def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
-        return dict(s3.head_object(Bucket=bucket, Key=key))
 
 
 # ---- helpers ------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from smconsole.local.daemon import notify
-from smconsole.local.daemon.internal import InternalAws, split_s3_uri
+from smconsole.local.daemon.internal import InternalAws
 from smconsole.local.daemon.queue import InvocationResult, QueuedRequest
+from smconsole.specs.common import split_s3_uri
 
 
 def deliver(

@@ -47,13 +47,3 @@ class InternalAws:
 
 def _mark_internal(request: Any, **_: Any) -> None:
     request.headers[INTERNAL_HEADER] = "1"
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """('bucket', 'key/part') from 's3://bucket/key/part'."""
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// URI: {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    if not bucket:
-        raise ValueError(f"no bucket in {uri!r}")
-    return bucket, key

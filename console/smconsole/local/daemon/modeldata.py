@@ -8,7 +8,8 @@ import threading
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from smconsole.local.daemon.internal import InternalAws, split_s3_uri
+from smconsole.local.daemon.internal import InternalAws
+from smconsole.specs.common import split_s3_uri
 
 SAGEMAKER_MODEL_DIR = "/opt/ml/model"
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from smconsole.local.daemon.internal import InternalAws, split_s3_uri
+from smconsole.local.daemon.internal import InternalAws
+from smconsole.specs.common import split_s3_uri
 
 if TYPE_CHECKING:
     from smconsole.local.daemon.instance import Instance
