@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fixtures.local_stack import start_stack, wait_for
 from smconsole.local import control
+from smconsole.services.doctor import DoctorService
 
 pytestmark = [pytest.mark.local_stack, pytest.mark.slow]
 
@@ -44,6 +45,17 @@ def test_demo_endpoint_deploys_once_and_answers(tmp_path: Path, monkeypatch) -> 
                 return None
 
         assert json.loads(wait_for(body, 120))["dimension"] == 384
+
+        # The shipped demo is what a newcomer copies: the doctor has nothing to say of it,
+        # once the container's batch size is in the logs for the concurrency check.
+        doctor = DoctorService(session)
+
+        def checked():
+            health = doctor.check(name)
+            return None if any("batch size" in why for why in health.skipped) else health
+
+        health = wait_for(checked, 60)
+        assert [f.code for f in health.findings] == [], health.findings
 
         started = time.monotonic()
         assert control.ensure_demo_endpoint(session) == name

@@ -73,7 +73,7 @@ def test_deploy_creates_model_config_endpoint_and_autoscaling(
     assert output["NotificationConfig"]["IncludeInferenceResponseIn"] == [
         "SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"]
     assert config["AsyncInferenceConfig"]["ClientConfig"] == {
-        "MaxConcurrentInvocationsPerInstance": 4}
+        "MaxConcurrentInvocationsPerInstance": 32}
     model = sm.describe_model(ModelName=result.created[0].name)
     assert model["PrimaryContainer"]["Environment"]["MODEL_DIR"] == "/opt/ml/model/model"
     assert result.scaling is not None and result.scaling.applied
