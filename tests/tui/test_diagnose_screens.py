@@ -71,6 +71,27 @@ async def test_the_timeline_lists_every_step_with_its_source(size) -> None:
         assert not app.errors
 
 
+@pytest.mark.parametrize("size", SIZES)
+async def test_arrow_keys_walk_the_steps_at_once_and_sources_fit(size) -> None:
+    app = timeline_host(FAILED.request.inference_id)
+    async with app.run_test(size=size) as pilot:
+        await timeline_ready(pilot)
+        screen = pilot.app.screen
+        table = screen.query_one("#timeline-steps")
+        await pilot.press("down", "down")
+        assert table.has_focus and table.cursor_row == 2
+        line = str(screen.query_one("#timeline-line").render())
+        assert "queued" in line and FAILED.instance in line  # the box names the stream whole
+        sources = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert "logs instance/data-log" in sources
+        width = table.columns["source"].width
+        assert all(len(s) <= width for s in sources) or size[0] < 100, (width, sources)
+        other = next(s for s in SIZES if s != size)
+        await pilot.resize_terminal(*other)
+        await pilot.pause()
+        assert table.cursor_row == 2  # a resize keeps the step being read
+
+
 async def test_a_missing_step_says_why_and_an_unknown_request_is_an_error() -> None:
     app = timeline_host(PENDING.request.inference_id)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from smconsole.ui.settings import ConsoleSettings
 
 PREVIEW_CHARS = 600
+SOURCE_WIDTH_MIN = 16
 
 
 class TimelineScreen(ConsoleScreen):
     """`:request ID` or Enter on a request: what happened to it, step by step."""
 
     AREA = "request"
+    AUTO_FOCUS = "#timeline-steps"  # arrow keys walk the steps at once
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "Refresh", id="request.refresh"),
         Binding("l", "logs", "Endpoint logs", id="request.logs"),
@@ -64,12 +66,15 @@ class TimelineScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#timeline-steps", DataTable)
+        self._add_columns(self.query_one("#timeline-steps", DataTable), SOURCE_WIDTH_MIN)
+        self.load_timeline()
+
+    @staticmethod
+    def _add_columns(table: DataTable[Any], source_width: int) -> None:
         table.add_column("time", key="time", width=12)
         table.add_column("step", key="step", width=9)
-        table.add_column("source", key="source", width=32)
+        table.add_column("source", key="source", width=source_width)
         table.add_column("detail", key="detail")
-        self.load_timeline()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="timeline")
     def load_timeline(self) -> None:
@@ -94,16 +99,23 @@ class TimelineScreen(ConsoleScreen):
             f"on {escape(request.endpoint)}  (batch {escape(request.batch_id)} "
             f"#{request.index})")
         table = self.query_one("#timeline-steps", DataTable)
-        table.clear()
-        for number, step in enumerate(timeline.steps):
+        sources = [_short_source(step.source, timeline.instance) for step in timeline.steps]
+        # As wide as the longest source, but never so wide that the detail has no room: the
+        # highlighted step's box below shows its source whole.
+        cap = max(SOURCE_WIDTH_MIN, (self.size.width - 29) // 2)
+        row = table.cursor_row  # a refresh or a resize keeps the step being read
+        table.clear(columns=True)
+        self._add_columns(table, min(cap, max(map(len, sources), default=SOURCE_WIDTH_MIN)))
+        for number, (step, source) in enumerate(zip(timeline.steps, sources, strict=True)):
             if step.present:
                 detail = Text(_one_line(step.detail))
                 when = Text(self._clock(step.at, step.precision))
             else:
                 detail = Text(f"missing: {step.missing}", style="dim italic")
                 when = Text("—", style="dim")
-            table.add_row(when, step.name, Text(step.source, style="cyan"), detail,
+            table.add_row(when, step.name, Text(source, style="cyan"), detail,
                           key=f"{number}:{step.name}")
+        table.move_cursor(row=min(row, len(timeline.steps) - 1))
         spans = [
             f"[b]{s.name}[/b] {s.seconds:.3f}s [dim]({escape(s.basis)})[/]"
             if s.seconds is not None else
@@ -115,6 +127,10 @@ class TimelineScreen(ConsoleScreen):
         self.query_one("#timeline-spans", Static).update(
             "   ".join(spans) + f"\n[b]instance[/b] {instance}")
         self.query_one("#timeline-object", Static).update(_object_text(timeline))
+
+    def on_resize(self) -> None:
+        if self.timeline is not None:  # the source column's cap follows the width
+            self.show(self.Loaded(self.timeline))
 
     @staticmethod
     def _clock(at: float | None, precision: float = 0.001) -> str:
@@ -143,6 +159,11 @@ class TimelineScreen(ConsoleScreen):
         open_logs = getattr(self.app, "open_logs", None)
         if name and open_logs is not None:
             open_logs(name)
+
+
+def _short_source(source: str, instance: str | None) -> str:
+    """The request's own instance stream is named once, below the table: "instance" here."""
+    return source.replace(instance, "instance") if instance else source
 
 
 def _object_text(timeline: Timeline) -> str:
