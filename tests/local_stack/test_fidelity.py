@@ -12,6 +12,7 @@ import json
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from fixtures.local_stack import (
     ROLE_ARN,
     deploy_async_endpoint,
@@ -192,6 +193,14 @@ def test_update_endpoint_shows_its_pending_deployment(local_stack, endpoint) -> 
     assert pending["ProductionVariants"][0]["DesiredInstanceCount"] == 1
     assert pending["ProductionVariants"][0]["VariantStatus"][0]["Status"] == "Creating"
     assert updating["EndpointConfigName"] == endpoint["config"]  # still the old one serving
+    # AWS refuses a capacity change mid-update; moto took it and read InService at once, so
+    # the waiter returned on the old config with the update still running.
+    with pytest.raises(ClientError, match="ValidationException.*Cannot update in-progress"):
+        sm.update_endpoint_weights_and_capacities(
+            EndpointName=endpoint["endpoint"], DesiredWeightsAndCapacities=[
+                {"VariantName": "AllTraffic", "DesiredInstanceCount": 2}])
+    assert sm.describe_endpoint(EndpointName=endpoint["endpoint"])["EndpointStatus"] == \
+        "Updating"
     done = wait_in_service(session, endpoint["endpoint"], 180)
     assert done["EndpointConfigName"] == config
     assert "PendingDeploymentSummary" not in done

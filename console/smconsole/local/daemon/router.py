@@ -31,6 +31,18 @@ def _json_error(code: str, message: str, status: int = 400) -> Response:
                     ("x-amzn-ErrorType", code)], body
 
 
+def _not_updatable(region: str, name: str) -> str | None:
+    """AWS's refusal of UpdateEndpoint / UpdateEndpointWeightsAndCapacities unless InService
+    (None also when the endpoint is unknown: moto's own answer says so)."""
+    record = backends.endpoint(region, name)
+    if record is None or record.endpoint_status == "InService":
+        return None
+    arn = f"arn:aws:sagemaker:{region}:{backends.account_id()}:endpoint/{name.lower()}"
+    if record.endpoint_status == "Failed":
+        return f'Cannot update failed endpoint "{arn}"; delete and recreate it.'
+    return f'Cannot update in-progress endpoint "{arn}".'
+
+
 def _json(payload: dict[str, Any]) -> Response:
     return 200, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(payload).encode()
 
@@ -175,6 +187,12 @@ class Router:
             return _json({})
         if call.action == "UpdateEndpoint":
             return self._update_endpoint(call, params)
+        if call.action == "UpdateEndpointWeightsAndCapacities":
+            # Moto takes it in any status and writes InService, so a waiter would return
+            # mid-update on the old config; AWS refuses it until the endpoint is InService.
+            refused = _not_updatable(call.region, params.get("EndpointName", ""))
+            if refused:
+                return _json_error("ValidationException", refused)
         if call.action == "ListModels":
             listed = answers.list_models(call.region, params)
             if isinstance(listed, str):
@@ -201,12 +219,9 @@ class Router:
         if backends.endpoint_config(call.region, config) is None:
             return _json_error("ValidationException", f'Could not find endpoint configuration '
                                f'"{arn}:endpoint-config/{config.lower()}".')
-        if record.endpoint_status == "Failed":
-            return _json_error("ValidationException", f'Cannot update failed endpoint '
-                               f'"{arn}:endpoint/{name.lower()}"; delete and recreate it.')
-        if record.endpoint_status != "InService":
-            return _json_error("ValidationException", f'Cannot update in-progress endpoint '
-                               f'"{arn}:endpoint/{name.lower()}".')
+        refused = _not_updatable(call.region, name)
+        if refused:
+            return _json_error("ValidationException", refused)
         self.plane.endpoint_updating(call.region, name, config)
         return _json({"EndpointArn": record.arn})
 
