@@ -157,6 +157,55 @@ def test_requests_queued_when_the_daemon_stops_are_answered_after_a_restart(
         again.stop()
 
 
+def test_endpoint_metrics_survive_a_restart(tmp_path: Path, tiny_classifier) -> None:
+    """CloudWatch keeps 15 days of 1-minute data; moto keeps none across a restart. The cost
+    view reads requests and backlog from these metrics, so it counted 0 after a restart."""
+    state = tmp_path / "state"
+    stack = start_stack(state)
+    try:
+        session = stack.session()
+        info = deploy_async_endpoint(session, "metered", model=tiny_classifier, sns=False)
+        runtime = session.client("sagemaker-runtime")
+        sent = [runtime.invoke_endpoint_async(
+            EndpointName=info["endpoint"], ContentType="application/json",
+            Body=json.dumps({"inputs": f"request {n}"}).encode()) for n in range(3)]
+        s3 = session.client("s3")
+        wait_for(lambda: all(_answered(s3, r) for r in sent), 120)
+        cloudwatch = session.client("cloudwatch")
+        before = wait_for(lambda: _metric_totals(cloudwatch, info["endpoint"])[0] == 3
+                          and _metric_totals(cloudwatch, info["endpoint"]), 30)
+    finally:
+        stack.stop()
+    with (state / "metrics.jsonl").open("a") as handle:
+        handle.write('{"region": "us-east-1", "namespace": "AWS/Sage\n')  # a torn last line
+
+    again = start_stack(state)
+    try:
+        after = _metric_totals(again.session().client("cloudwatch"), info["endpoint"])
+        assert after[0] == before[0] == 3  # InvocationsProcessed, summed over the hour
+        assert after[1] >= before[1]  # ApproximateBacklogSize samples from before the stop
+        assert any("metrics.jsonl:" in line and "skipped: not a JSON record" in line
+                   for line in again.output), again.output[-20:]
+    finally:
+        again.stop()
+
+
+def _metric_totals(cloudwatch, endpoint: str) -> tuple[float, int]:
+    """(InvocationsProcessed summed, ApproximateBacklogSize samples) over the last hour."""
+    now = time.time()
+    window = {"StartTime": now - 3600, "EndTime": now + 60, "Period": 3600}
+    processed = cloudwatch.get_metric_statistics(
+        Namespace="AWS/SageMaker", MetricName="InvocationsProcessed", Statistics=["Sum"],
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": "AllTraffic"}], **window)["Datapoints"]
+    backlog = cloudwatch.get_metric_statistics(
+        Namespace="AWS/SageMaker", MetricName="ApproximateBacklogSize",
+        Statistics=["SampleCount"], Dimensions=[{"Name": "EndpointName", "Value": endpoint}],
+        **window)["Datapoints"]
+    return (sum(p["Sum"] for p in processed),
+            int(sum(p["SampleCount"] for p in backlog)))
+
+
 def _location(uri: str) -> dict[str, str]:
     bucket, key = uri.removeprefix("s3://").split("/", 1)
     return {"Bucket": bucket, "Key": key}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from smconsole.local.daemon.invoke import DataPlane
     from smconsole.local.daemon.lifecycle import EndpointRuntime
+    from smconsole.local.daemon.metricstore import MetricStore
 
 NAMESPACE = "AWS/SageMaker"
 IDLE_INTERVAL_S = 60.0
@@ -30,8 +32,9 @@ class MetricsPublisher:
     """PutMetricData per endpoint: once a minute idle, every few seconds while work waits,
     and at once when the numbers change."""
 
-    def __init__(self, plane: DataPlane) -> None:
+    def __init__(self, plane: DataPlane, store: MetricStore | None = None) -> None:
         self.plane = plane
+        self.store = store
         self._last: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics", daemon=True)
@@ -41,6 +44,18 @@ class MetricsPublisher:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def flush(self) -> None:
+        """Publish the requests finished since the last tick (at shutdown, once the instances
+        have stopped: answers written in the last second would otherwise go uncounted)."""
+        for runtime in self.plane.all_runtimes():
+            if runtime.async_config is not None:
+                try:
+                    self._invocations(runtime)
+                except Exception as exc:  # noqa: BLE001 - the daemon is stopping anyway
+                    print(f"smconsole-local: metrics: {exc}", flush=True)
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
@@ -65,14 +80,22 @@ class MetricsPublisher:
             if not changed and now - last_time < interval:
                 continue
             self._last[key] = (now, current)
-            self.plane.aws.client("cloudwatch", runtime.region).put_metric_data(
-                Namespace=NAMESPACE,
-                MetricData=[{
-                    "MetricName": name, "Value": value,
-                    "Unit": "Seconds" if name == "ApproximateAgeOfOldestRequest" else "Count",
-                    "Dimensions": [{"Name": "EndpointName", "Value": runtime.name}],
-                } for name, value in current.items()],
-            )
+            self._publish(runtime.region, [{
+                "MetricName": name, "Value": value,
+                "Unit": "Seconds" if name == "ApproximateAgeOfOldestRequest" else "Count",
+                "Dimensions": [{"Name": "EndpointName", "Value": runtime.name}],
+            } for name, value in current.items()])
+
+    def _publish(self, region: str, data: list[dict[str, Any]]) -> None:
+        # Stamped here rather than by CloudWatch on receipt, so that the copy kept for a
+        # restart (the store) puts each point back at the minute it describes.
+        stamp = datetime.now(UTC)
+        for datum in data:
+            datum["Timestamp"] = stamp
+        self.plane.aws.client("cloudwatch", region).put_metric_data(
+            Namespace=NAMESPACE, MetricData=data)
+        if self.store is not None:
+            self.store.record(region, NAMESPACE, data)
 
     def _invocations(self, runtime: EndpointRuntime) -> None:
         """InvocationsProcessed, InvocationFailures, ExpiredRequests, TimeInBacklog and
@@ -97,5 +120,4 @@ class MetricsPublisher:
                                                  "Sum": sum(values), "Minimum": min(values),
                                                  "Maximum": max(values)}})
         if data:
-            self.plane.aws.client("cloudwatch", runtime.region).put_metric_data(
-                Namespace=NAMESPACE, MetricData=data)
+            self._publish(runtime.region, data)

@@ -15,6 +15,7 @@ from smconsole.local.daemon.internal import InternalAws
 from smconsole.local.daemon.invoke import DataPlane
 from smconsole.local.daemon.journal import Journal
 from smconsole.local.daemon.metrics import MetricsPublisher
+from smconsole.local.daemon.metricstore import MetricStore
 from smconsole.local.daemon.router import Router
 from smconsole.local.daemon.scaling import Autoscaler, ScalingRecord
 
@@ -69,15 +70,17 @@ def serve(state_dir: Path, *, port: int = 0, host: str = "127.0.0.1",
 
     started = time.monotonic()
     replayed, refused = router.replay()
+    store = MetricStore(state_dir)
+    restored = store.replay(lambda region: aws.client("cloudwatch", region))
     plane.resume(desired=_load_desired(state_dir))
     autoscaler = Autoscaler(plane, record)
     autoscaler.start()
-    metrics = MetricsPublisher(plane)
+    metrics = MetricsPublisher(plane, store)
     metrics.start()
     router.ready = True
     _write_server_file(state_dir, url, latency_ms)
-    print(f"smconsole-local: replayed {replayed} journal entries ({refused} refused) in "
-          f"{time.monotonic() - started:.1f}s", flush=True)
+    print(f"smconsole-local: replayed {replayed} journal entries ({refused} refused) and "
+          f"{restored} metric datums in {time.monotonic() - started:.1f}s", flush=True)
     print(READY_PREFIX + url, flush=True)
 
     stop = threading.Event()
@@ -92,6 +95,7 @@ def serve(state_dir: Path, *, port: int = 0, host: str = "127.0.0.1",
         autoscaler.stop()
         metrics.stop()
         plane.shutdown()
+        metrics.flush()
         server.shutdown()
         server_file = state_dir / SERVER_FILE
         try:
