@@ -1,5 +1,6 @@
-"""Moto gaps the daemon fills: ListModels paging, GetMetricData math and alignment,
-target-tracking alarms. Against the real daemon over HTTP; no endpoint needed."""
+"""Moto gaps the daemon fills: ListModels / ListEndpointConfigs / ListEndpoints order and
+paging, GetMetricData math and alignment, target-tracking alarms. Against the real daemon
+over HTTP; no endpoint needed."""
 
 from __future__ import annotations
 
@@ -33,6 +34,37 @@ def test_list_models_filters_sorts_and_pages(local_stack) -> None:
     assert set(newest[0]) == {"ModelName", "ModelArn", "CreationTime"}
     with pytest.raises(ClientError, match="sortBy"):
         sm.list_models(SortBy="Size")
+
+
+def test_list_endpoint_configs_and_endpoints_order_and_validate_like_aws(local_stack) -> None:
+    sm = local_stack.client("sagemaker")
+    tag = unique("lec")
+    sm.create_model(ModelName=tag, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": "local"})
+    names = [f"{tag}-{letter}" for letter in "cab"]
+    made = []
+    for name in names:
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": tag, "InstanceType": "ml.m5.large",
+            "InitialInstanceCount": 1}])
+        made.append(sm.describe_endpoint_config(EndpointConfigName=name)["CreationTime"])
+    listed = sm.list_endpoint_configs(NameContains=tag.upper())
+    assert problems(sm, "ListEndpointConfigs", listed) == []
+    # CreationTime, Descending by default (moto: ascending); NameContains ignores case.
+    assert [c["EndpointConfigName"] for c in listed["EndpointConfigs"]] == names[::-1]
+    since = sm.list_endpoint_configs(NameContains=tag, CreationTimeAfter=made[1])
+    assert [c["EndpointConfigName"] for c in since["EndpointConfigs"]] == names[:0:-1]  # >=
+    first = sm.list_endpoint_configs(NameContains=tag, SortBy="Name", SortOrder="Ascending",
+                                     MaxResults=2)
+    rest = sm.list_endpoint_configs(NameContains=tag, SortBy="Name", SortOrder="Ascending",
+                                    MaxResults=2, NextToken=first["NextToken"])
+    assert [c["EndpointConfigName"] for c in first["EndpointConfigs"] + rest[
+        "EndpointConfigs"]] == sorted(names)
+    for call in (sm.list_endpoint_configs, sm.list_endpoints):  # moto took any SortBy
+        with pytest.raises(ClientError, match="ValidationException.*sortBy"):
+            call(SortBy="Size")
+    endpoints = sm.list_endpoints(SortBy="Status", StatusEquals="InService")
+    assert problems(sm, "ListEndpoints", endpoints) == []
+    assert {e["EndpointStatus"] for e in endpoints["Endpoints"]} <= {"InService"}
 
 
 def _query(qid: str, metric: str, namespace: str, stat: str = "Sum",

@@ -1,8 +1,10 @@
 """SageMaker answers moto leaves short: DescribeEndpoint's async config, images and pending
-deployment, and ListModels' filters, sorting and paging."""
+deployment, and ListModels' / ListEndpointConfigs' / ListEndpoints' filters, sorting and
+paging."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +13,7 @@ from smconsole.local.daemon import backends
 if TYPE_CHECKING:
     from smconsole.local.daemon.lifecycle import EndpointRuntime
 
-LIST_MODELS_DEFAULT = 10  # AWS's MaxResults default for ListModels
+LIST_MODELS_DEFAULT = 10  # AWS's MaxResults default for ListModels, ListEndpoints, ...
 LIST_MODELS_MAX = 100
 
 
@@ -83,44 +85,90 @@ def _pending(region: str, runtime: EndpointRuntime | None) -> dict[str, Any] | N
             "StartTime": started}
 
 
-def list_models(region: str, params: dict[str, Any]) -> dict[str, Any] | str:
-    """ListModels as AWS pages it; a string is a validation message."""
+@dataclass(frozen=True)
+class _Listing:
+    key: str  # the answer's list member
+    name: str  # each summary's name member
+    sort_keys: dict[str, str]  # SortBy value -> summary member
+
+
+_LISTINGS = {
+    "ListModels": _Listing("Models", "ModelName",
+                           {"Name": "ModelName", "CreationTime": "CreationTime"}),
+    "ListEndpointConfigs": _Listing("EndpointConfigs", "EndpointConfigName",
+                                    {"Name": "EndpointConfigName",
+                                     "CreationTime": "CreationTime"}),
+    "ListEndpoints": _Listing("Endpoints", "EndpointName",
+                              {"Name": "EndpointName", "CreationTime": "CreationTime",
+                               "Status": "EndpointStatus"}),
+}
+LISTED = frozenset(_LISTINGS)
+
+
+def _summaries(action: str, region: str) -> list[dict[str, Any]]:
+    backend = backends.sagemaker(region)
+    if action == "ListModels":
+        return [{"ModelName": m.model_name, "ModelArn": m.arn,
+                 "CreationTime": epoch(m.creation_time)} for m in list(backend._models.values())]
+    if action == "ListEndpointConfigs":
+        return [{"EndpointConfigName": c.endpoint_config_name,
+                 "EndpointConfigArn": c.endpoint_config_arn,
+                 "CreationTime": epoch(c.creation_time)}
+                for c in list(backend.endpoint_configs.values())]
+    return [{"EndpointName": e.endpoint_name, "EndpointArn": e.arn,
+             "CreationTime": epoch(e.creation_time),
+             "LastModifiedTime": epoch(e.last_modified_time), "EndpointStatus": e.endpoint_status}
+            for e in list(backend.endpoints.values())]
+
+
+def list_summaries(action: str, region: str, params: dict[str, Any]) -> dict[str, Any] | str:
+    """ListModels / ListEndpointConfigs / ListEndpoints as AWS pages them (CreationTime,
+    Descending and 10 a page by default; moto sorts ascending, 100 a page, and takes any
+    SortBy); a string is a validation message."""
+    listing = _LISTINGS[action]
     try:
         size = int(params.get("MaxResults") or LIST_MODELS_DEFAULT)
         start = int(params.get("NextToken") or 0)
     except (TypeError, ValueError):
-        return "NextToken and MaxResults must be integers given by an earlier ListModels."
+        return f"NextToken and MaxResults must be integers given by an earlier {action}."
     if not 1 <= size <= LIST_MODELS_MAX:
         return (f"Value '{size}' at 'maxResults' failed to satisfy constraint: Member must "
                 f"have value between 1 and {LIST_MODELS_MAX}")
     sort_by = params.get("SortBy") or "CreationTime"
     order = params.get("SortOrder") or "Descending"
-    if sort_by not in ("Name", "CreationTime"):
+    if sort_by not in listing.sort_keys:
         return (f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint: Member must "
-                "satisfy enum value set: [Name, CreationTime]")
+                f"satisfy enum value set: [{', '.join(listing.sort_keys)}]")
     if order not in ("Ascending", "Descending"):
         return (f"Value '{order}' at 'sortOrder' failed to satisfy constraint: Member must "
                 "satisfy enum value set: [Ascending, Descending]")
     contains = str(params.get("NameContains") or "").lower()
     before, after = params.get("CreationTimeBefore"), params.get("CreationTimeAfter")
+    modified_before = params.get("LastModifiedTimeBefore")
+    modified_after = params.get("LastModifiedTimeAfter")
+    status = params.get("StatusEquals")
     rows = []
-    for model in list(backends.sagemaker(region)._models.values()):
-        created = epoch(model.creation_time)
-        if contains and contains not in model.model_name.lower():
+    for row in _summaries(action, region):
+        created = row["CreationTime"]
+        if contains and contains not in row[listing.name].lower():
             continue
         if before is not None and created >= float(before):
             continue
-        if after is not None and created <= float(after):
+        if after is not None and created < float(after):  # "greater than or equal to"
             continue
-        rows.append({"ModelName": model.model_name, "ModelArn": model.arn,
-                     "CreationTime": created})
-    key = "ModelName" if sort_by == "Name" else "CreationTime"
-    rows.sort(key=lambda r: (r[key], r["ModelName"]), reverse=order == "Descending")
-    out: dict[str, Any] = {"Models": rows[start:start + size]}
+        if modified_before is not None and row["LastModifiedTime"] >= float(modified_before):
+            continue
+        if modified_after is not None and row["LastModifiedTime"] <= float(modified_after):
+            continue
+        if status and row["EndpointStatus"] != status:
+            continue
+        rows.append(row)
+    key = listing.sort_keys[sort_by]
+    rows.sort(key=lambda r: (r[key], r[listing.name]), reverse=order == "Descending")
+    out: dict[str, Any] = {listing.key: rows[start:start + size]}
     if start + size < len(rows):
         out["NextToken"] = str(start + size)
     return out
-
 
 
 # What Application Auto Scaling uses for a SageMaker target registered without RoleARN.

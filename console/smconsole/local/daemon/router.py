@@ -193,8 +193,8 @@ class Router:
             refused = _not_updatable(call.region, params.get("EndpointName", ""))
             if refused:
                 return _json_error("ValidationException", refused)
-        if call.action == "ListModels":
-            listed = answers.list_models(call.region, params)
+        if call.action in answers.LISTED:
+            listed = answers.list_summaries(call.action, call.region, params)
             if isinstance(listed, str):
                 return _json_error("ValidationException", listed)
             return _json(listed)
