@@ -1,6 +1,6 @@
 """Moto gaps the daemon fills: ListModels / ListEndpointConfigs / ListEndpoints order and
-paging, GetMetricData math and alignment, target-tracking alarms. Against the real daemon
-over HTTP; no endpoint needed."""
+paging, GetMetricData math and alignment, GetMetricStatistics periods, target-tracking
+alarms. Against the real daemon over HTTP; no endpoint needed."""
 
 from __future__ import annotations
 
@@ -115,6 +115,26 @@ def test_get_metric_data_math_and_period_alignment(local_stack) -> None:
         cw.get_metric_data(StartTime=base, EndTime=base + timedelta(minutes=4),
                            MetricDataQueries=[_query("a", "a", namespace),
                                               {"Id": "x", "Expression": "ANOMALY(a)"}])
+
+
+def test_get_metric_statistics_counts_periods_from_the_minute(local_stack) -> None:
+    cw = local_stack.client("cloudwatch")
+    namespace = unique("Test/Stats")
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    for offset, value in ((17, 1.0), (65, 2.0), (80, 3.0)):
+        cw.put_metric_data(Namespace=namespace, MetricData=[{
+            "MetricName": "m", "Value": value, "Unit": "Count",
+            "Timestamp": base + timedelta(seconds=offset)}])
+    answer = cw.get_metric_statistics(
+        Namespace=namespace, MetricName="m", StartTime=base + timedelta(seconds=30),
+        EndTime=base + timedelta(minutes=3), Period=60, Statistics=["Sum", "SampleCount"])
+    assert problems(cw, "GetMetricStatistics", answer) == []
+    # AWS rounds the start down to the minute and counts periods from there; moto counted
+    # from the first datapoint (base + 65 s) and missed the one at base + 17 s.
+    found = sorted((d["Timestamp"].astimezone(UTC), d["Sum"], d["SampleCount"], d["Unit"])
+                   for d in answer["Datapoints"])
+    assert found == [(base, 1.0, 1.0, "Count"),
+                     (base + timedelta(minutes=1), 5.0, 2.0, "Count")]
 
 
 def test_target_tracking_policy_creates_and_deletes_its_alarms(local_stack) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 # SageMaker hosting instance families, current and past; moto's list stops years ago.
@@ -25,6 +25,7 @@ def apply() -> None:
 
     models.FakeEndpointConfig.validate_instance_type = validate_instance_type  # type: ignore[method-assign]
     _metric_math()
+    _metric_statistics()
     _target_tracking_alarms()
 
 
@@ -49,6 +50,36 @@ def _metric_math() -> None:
             raise ValidationError(f"Error in expression: {exc}") from None
 
     CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+
+
+def _metric_statistics() -> None:
+    """GetMetricStatistics: periods counted from the start time rounded down to the minute,
+    as AWS does for data under 15 days old. Moto counts them from the first datapoint's own
+    time, so a 60 s period read 13:47:26 and folded the next minute's values into it."""
+    from moto.cloudwatch.models import CloudWatchBackend, Statistics
+
+    original = CloudWatchBackend.get_metric_statistics
+
+    def get_metric_statistics(self: CloudWatchBackend, namespace: str, metric_name: str,
+                              start_time: datetime, end_time: datetime, period: int,
+                              stats: list[str], dimensions: list[dict[str, str]],
+                              unit: str | None = None) -> list[Any]:
+        if start_time >= end_time or not period or period <= 0:
+            return original(self, namespace, metric_name, start_time, end_time, period,
+                            stats, dimensions, unit)  # moto's errors
+        origin = start_time.replace(second=0, microsecond=0)
+        step = timedelta(seconds=period)
+        buckets: dict[datetime, Any] = {}
+        for group in original(self, namespace, metric_name, origin, end_time, period, stats,
+                              dimensions, unit):
+            for datum in group.metric_data:
+                moment = origin + step * ((datum.timestamp - origin) // step)
+                bucket = buckets.setdefault(moment, Statistics(stats, moment))
+                bucket.metric_data.append(datum)
+                bucket.unit = group.unit
+        return [buckets[moment] for moment in sorted(buckets)]
+
+    CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
 
 
 # What SageMaker's predefined target-tracking metric measures.
