@@ -172,3 +172,32 @@ def test_target_tracking_policy_creates_and_deletes_its_alarms(local_stack) -> N
     aas.delete_scaling_policy(PolicyName="backlog", ServiceNamespace="sagemaker",
                               ResourceId=resource, ScalableDimension=dimension)
     assert cw.describe_alarms(AlarmNames=names)["MetricAlarms"] == []
+
+
+def test_scaling_refuses_min_above_max_unregistered_targets_and_bad_ids(local_stack) -> None:
+    aas = local_stack.client("application-autoscaling")
+    resource = f"endpoint/{unique('bounds')}/variant/AllTraffic"
+    dimension = "sagemaker:variant:DesiredInstanceCount"
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": resource,
+              "ScalableDimension": dimension}
+    policy = {"PolicyName": "backlog", "PolicyType": "TargetTrackingScaling",
+              "TargetTrackingScalingPolicyConfiguration": {
+                  "TargetValue": 5.0, "PredefinedMetricSpecification": {
+                      "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}
+    # Moto took a policy on nothing, Min above Max (the autoscaler then scaled the variant
+    # past MaxCapacity) and answered a short resource ID with an HTML 500.
+    with pytest.raises(ClientError, match="ObjectNotFoundException.*No scalable target"):
+        aas.put_scaling_policy(**target, **policy)
+    with pytest.raises(ClientError, match="ValidationException.*Minimum capacity"):
+        aas.register_scalable_target(**target, MinCapacity=3, MaxCapacity=2)
+    aas.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+    with pytest.raises(ClientError, match="ValidationException.*Minimum capacity"):
+        aas.register_scalable_target(**target, MinCapacity=3)  # against the stored Max
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in aas.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource])["ScalableTargets"]] == [(1, 2)]
+    assert problems(aas, "PutScalingPolicy", aas.put_scaling_policy(**target, **policy)) == []
+    with pytest.raises(ClientError, match="ValidationException.*Unsupported") as refused:
+        aas.register_scalable_target(**{**target, "ResourceId": "endpoint/x"}, MinCapacity=0,
+                                     MaxCapacity=1)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    aas.deregister_scalable_target(**target)

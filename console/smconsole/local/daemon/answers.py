@@ -4,6 +4,7 @@ paging."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -183,3 +184,33 @@ def scalable_targets(payload: dict[str, Any]) -> dict[str, Any]:
         if not target.get("RoleARN") and target.get("ServiceNamespace") == "sagemaker":
             target["RoleARN"] = SERVICE_LINKED_ROLE.format(account=backends.account_id())
     return payload
+
+
+_VARIANT_TARGET = re.compile(r"\Aendpoint/[^/]+/variant/[^/]+\Z")
+
+
+def scaling_refusal(action: str, region: str,
+                    params: dict[str, Any]) -> tuple[str, str] | None:
+    """(code, message) for what Application Auto Scaling refuses on a SageMaker target and moto
+    takes: Min above Max (the autoscaler then scaled past MaxCapacity), a policy on a target
+    never registered, a resource ID not `endpoint/<name>/variant/<variant>` (moto: HTTP 500)."""
+    if params.get("ServiceNamespace") != "sagemaker" or action not in (
+            "RegisterScalableTarget", "PutScalingPolicy"):
+        return None
+    resource, dimension = str(params.get("ResourceId") or ""), params.get("ScalableDimension")
+    if not _VARIANT_TARGET.match(resource):
+        return ("ValidationException",
+                "Unsupported service namespace, resource type or scalable dimension")
+    target = backends.autoscaling(region).targets.get(dimension, {}).get(resource)
+    if action == "PutScalingPolicy":
+        if target is None:
+            return ("ObjectNotFoundException", (
+                "No scalable target registered for service namespace: sagemaker, resource ID: "
+                f"{resource}, scalable dimension: {dimension}"))
+        return None
+    low = params.get("MinCapacity", target.min_capacity if target else None)
+    high = params.get("MaxCapacity", target.max_capacity if target else None)
+    if low is not None and high is not None and int(low) > int(high):
+        return ("ValidationException",
+                "Minimum capacity cannot be greater than maximum capacity")
+    return None

@@ -161,6 +161,10 @@ class Router:
         if call.service == "application-autoscaling" and call.action == \
                 "DescribeScalingActivities":
             return _json(self.activities.describe(_loads(body)))
+        if call.service == "application-autoscaling" and call.action:
+            refused = answers.scaling_refusal(call.action, call.region, _loads(body))
+            if refused:
+                return _json_error(*refused)
         return None
 
     def _sagemaker(self, call: wire.Call, params: dict[str, Any]) -> Response | None:
