@@ -135,6 +135,10 @@ def test_names_aws_accepts_still_work(stack: LocalStack) -> None:
     ("Filename", "f" * 33, "length less than or equal to 32"),
     ("S3OutputPathExtension", "s3://other/x", f"at 's3OutputPathExtension' {PATTERN_WORDS}"),
     ("S3OutputPathExtension", "a b", PATTERN_WORDS),
+    ("CustomAttributes", "c" * 1025, ("at 'customAttributes' failed to satisfy constraint: "
+                                      "Member must have length less than or equal to 1024")),
+    ("ContentType", "t" * 1025, "at 'contentType' failed"),
+    ("Accept", "a" * 1025, "at 'accept' failed"),
 ])
 def test_async_headers_follow_aws_rules(stack: LocalStack, field: str, value: str,
                                         words: str) -> None:
@@ -152,7 +156,22 @@ def test_async_headers_aws_accepts_pass_the_check(stack: LocalStack) -> None:
         runtime.invoke_endpoint_async(
             EndpointName="no-such-endpoint", InputLocation="s3://b/in.json",
             InferenceId="id with spaces & ~!" + "x" * 45, Filename="out-1_a.json",
-            S3OutputPathExtension="batch/7/(a)*b!'c'")
+            S3OutputPathExtension="batch/7/(a)*b!'c'", CustomAttributes="c" * 1024)
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("CustomAttributes", "c" * 1025, "at 'customAttributes'"),
+    ("InferenceId", "x" * 65, "at 'inferenceId'"),
+    ("Accept", "a" * 1025, "at 'accept'"),
+])
+def test_invoke_endpoint_headers_follow_aws_rules(stack: LocalStack, field: str, value: str,
+                                                  words: str) -> None:
+    """InvokeEndpoint took any length: botocore checks only the minimums, AWS the rest."""
+    runtime = stack.client("sagemaker-runtime")
+    with pytest.raises(runtime.exceptions.ValidationError) as refused:
+        runtime.invoke_endpoint(EndpointName="no-such-endpoint", Body=b"{}", **{field: value})
+    assert words in refused.value.response["Error"]["Message"]
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def _smconsole(*args: str) -> subprocess.CompletedProcess[str]:

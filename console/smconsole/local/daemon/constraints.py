@@ -39,6 +39,11 @@ S3_OUTPUT_PATH_EXTENSION = Rule(
     re.compile(r"\A(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+\Z"), 512)
 FILENAME = Rule("filename", r"^(?!.*\..*\.)[a-zA-Z0-9][a-zA-Z0-9-_\.]*$",
                 re.compile(r"\A(?!.*\..*\.)[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z"), 32)
+# ContentType, Accept, CustomAttributes: at most 1024 ASCII characters (\p{ASCII}*).
+_ASCII = re.compile(r"\A[\x00-\x7f]*\Z")
+CONTENT_TYPE = Rule("contentType", r"\p{ASCII}*", _ASCII, 1024, 0)
+ACCEPT = Rule("accept", r"\p{ASCII}*", _ASCII, 1024, 0)
+CUSTOM_ATTRIBUTES = Rule("customAttributes", r"\p{ASCII}*", _ASCII, 1024, 0)
 
 
 def violation(rule: Rule, value: Any, where: str | None = None) -> str | None:
@@ -87,11 +92,29 @@ def create_call_problems(action: str, params: dict[str, Any]) -> list[str]:
 
 
 def async_header_problems(headers: dict[str, str]) -> list[str]:
-    """InvokeEndpointAsync's InferenceId, S3OutputPathExtension and Filename headers."""
+    """InvokeEndpointAsync's InferenceId, S3OutputPathExtension, Filename, ContentType, Accept
+    and CustomAttributes headers."""
+    return _header_problems(headers, (
+        ("x-amzn-sagemaker-inference-id", INFERENCE_ID),
+        ("x-amzn-sagemaker-s3outputpathextension", S3_OUTPUT_PATH_EXTENSION),
+        ("x-amzn-sagemaker-filename", FILENAME),
+        ("x-amzn-sagemaker-content-type", CONTENT_TYPE),
+        ("x-amzn-sagemaker-accept", ACCEPT),
+        ("x-amzn-sagemaker-custom-attributes", CUSTOM_ATTRIBUTES)))
+
+
+def invoke_header_problems(headers: dict[str, str]) -> list[str]:
+    """InvokeEndpoint's InferenceId, ContentType, Accept and CustomAttributes headers."""
+    return _header_problems(headers, (
+        ("x-amzn-sagemaker-inference-id", INFERENCE_ID),
+        ("content-type", CONTENT_TYPE),
+        ("accept", ACCEPT),
+        ("x-amzn-sagemaker-custom-attributes", CUSTOM_ATTRIBUTES)))
+
+
+def _header_problems(headers: dict[str, str], rules: tuple[tuple[str, Rule], ...]) -> list[str]:
     found = []
-    for header, rule in (("x-amzn-sagemaker-inference-id", INFERENCE_ID),
-                         ("x-amzn-sagemaker-s3outputpathextension", S3_OUTPUT_PATH_EXTENSION),
-                         ("x-amzn-sagemaker-filename", FILENAME)):
+    for header, rule in rules:
         if header in headers:
             problem = violation(rule, headers[header])
             if problem:

@@ -223,6 +223,9 @@ class DataPlane:
         ))
 
     def invoke(self, region: str, name: str, headers: dict[str, str], body: bytes) -> Reply:
+        problems = constraints.invoke_header_problems(headers)
+        if problems:
+            return Reply.error(400, "ValidationError", constraints.message(problems))
         found = self._known(region, name)
         if isinstance(found, Reply):
             return found
