@@ -1,6 +1,7 @@
 """Moto gaps the daemon fills: ListModels / ListEndpointConfigs / ListEndpoints order and
 paging, GetMetricData math and alignment, GetMetricStatistics periods, target-tracking
-alarms. Against the real daemon over HTTP; no endpoint needed."""
+alarms, scaling refusals, GetLogEvents' missing stream. Against the real daemon over HTTP;
+no endpoint needed."""
 
 from __future__ import annotations
 
@@ -201,3 +202,16 @@ def test_scaling_refuses_min_above_max_unregistered_targets_and_bad_ids(local_st
                                      MaxCapacity=1)
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     aas.deregister_scalable_target(**target)
+
+
+def test_get_log_events_names_the_missing_stream(local_stack) -> None:
+    logs = local_stack.client("logs")
+    group = f"/aws/sagemaker/Endpoints/{unique('gle')}"
+    with pytest.raises(ClientError, match="log group does not exist"):
+        logs.get_log_events(logGroupName=group, logStreamName="AllTraffic/i-0")
+    logs.create_log_group(logGroupName=group)
+    with pytest.raises(ClientError, match="The specified log stream does not exist"):
+        logs.get_log_events(logGroupName=group, logStreamName="AllTraffic/i-0")
+    logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0")
+    answer = logs.get_log_events(logGroupName=group, logStreamName="AllTraffic/i-0")
+    assert problems(logs, "GetLogEvents", answer) == [] and answer["events"] == []

@@ -26,6 +26,7 @@ def apply() -> None:
     models.FakeEndpointConfig.validate_instance_type = validate_instance_type  # type: ignore[method-assign]
     _metric_math()
     _metric_statistics()
+    _missing_log_stream()
     _target_tracking_alarms()
 
 
@@ -80,6 +81,22 @@ def _metric_statistics() -> None:
         return [buckets[moment] for moment in sorted(buckets)]
 
     CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
+
+
+def _missing_log_stream() -> None:
+    """GetLogEvents on a stream that is not there says so (moto: 'The specified log group
+    does not exist.' for a group that does), as PutLogEvents already does in moto."""
+    from moto.logs.exceptions import ResourceNotFoundException
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.get_log_events
+
+    def get_log_events(self: LogGroup, log_stream_name: str, *args: Any, **kwargs: Any) -> Any:
+        if log_stream_name not in self.streams:
+            raise ResourceNotFoundException("The specified log stream does not exist.")
+        return original(self, log_stream_name, *args, **kwargs)
+
+    LogGroup.get_log_events = get_log_events  # type: ignore[method-assign]
 
 
 # What SageMaker's predefined target-tracking metric measures.
