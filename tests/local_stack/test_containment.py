@@ -159,6 +159,21 @@ def test_async_headers_aws_accepts_pass_the_check(stack: LocalStack) -> None:
             S3OutputPathExtension="batch/7/(a)*b!'c'", CustomAttributes="c" * 1024)
 
 
+@pytest.mark.parametrize(("name", "words"), [
+    ("bad_name", f"Value 'bad_name' at 'endpointName' {PATTERN_WORDS}"),
+    ("e" * 64, "at 'endpointName' failed to satisfy constraint: Member must have length"),
+])
+def test_runtime_endpoint_names_follow_aws_rules(stack: LocalStack, name: str,
+                                                 words: str) -> None:
+    """A name AWS refuses was answered 'Endpoint ... not found' by both invoke calls."""
+    runtime = stack.client("sagemaker-runtime")
+    for call, kwargs in ((runtime.invoke_endpoint, {"Body": b"{}"}),
+                         (runtime.invoke_endpoint_async, {"InputLocation": "s3://b/in.json"})):
+        with pytest.raises(runtime.exceptions.ValidationError) as refused:
+            call(EndpointName=name, **kwargs)
+        assert words in refused.value.response["Error"]["Message"]
+
+
 @pytest.mark.parametrize(("field", "value", "words"), [
     ("CustomAttributes", "c" * 1025, "at 'customAttributes'"),
     ("InferenceId", "x" * 65, "at 'inferenceId'"),

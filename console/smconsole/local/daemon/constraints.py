@@ -31,6 +31,9 @@ ENDPOINT_CONFIG_NAME = Rule("endpointConfigName", NAME,
                             re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z"), 63)
 ENDPOINT_NAME = Rule("endpointName", NAME,
                      re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z"), 63)
+# sagemaker-runtime states the endpoint name without the {0,62} (its length rule says 63).
+RUNTIME_ENDPOINT_NAME = Rule("endpointName", r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*",
+                             re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9])*\Z"), 63)
 VARIANT_NAME = Rule("variantName", NAME,
                     re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z"), 63)
 INFERENCE_ID = Rule("inferenceId", r"\A\S[\p{Print}]*\z", _PRINTABLE, 64)
@@ -91,10 +94,10 @@ def create_call_problems(action: str, params: dict[str, Any]) -> list[str]:
     return [p for p in found if p]
 
 
-def async_header_problems(headers: dict[str, str]) -> list[str]:
-    """InvokeEndpointAsync's InferenceId, S3OutputPathExtension, Filename, ContentType, Accept
-    and CustomAttributes headers."""
-    return _header_problems(headers, (
+def async_header_problems(name: str, headers: dict[str, str]) -> list[str]:
+    """InvokeEndpointAsync's endpoint name (from the path), InferenceId, S3OutputPathExtension,
+    Filename, ContentType, Accept and CustomAttributes headers."""
+    return _header_problems(name, headers, (
         ("x-amzn-sagemaker-inference-id", INFERENCE_ID),
         ("x-amzn-sagemaker-s3outputpathextension", S3_OUTPUT_PATH_EXTENSION),
         ("x-amzn-sagemaker-filename", FILENAME),
@@ -103,17 +106,18 @@ def async_header_problems(headers: dict[str, str]) -> list[str]:
         ("x-amzn-sagemaker-custom-attributes", CUSTOM_ATTRIBUTES)))
 
 
-def invoke_header_problems(headers: dict[str, str]) -> list[str]:
-    """InvokeEndpoint's InferenceId, ContentType, Accept and CustomAttributes headers."""
-    return _header_problems(headers, (
+def invoke_header_problems(name: str, headers: dict[str, str]) -> list[str]:
+    """InvokeEndpoint's endpoint name, InferenceId, ContentType, Accept and CustomAttributes."""
+    return _header_problems(name, headers, (
         ("x-amzn-sagemaker-inference-id", INFERENCE_ID),
         ("content-type", CONTENT_TYPE),
         ("accept", ACCEPT),
         ("x-amzn-sagemaker-custom-attributes", CUSTOM_ATTRIBUTES)))
 
 
-def _header_problems(headers: dict[str, str], rules: tuple[tuple[str, Rule], ...]) -> list[str]:
-    found = []
+def _header_problems(name: str, headers: dict[str, str],
+                     rules: tuple[tuple[str, Rule], ...]) -> list[str]:
+    found = [problem] if (problem := violation(RUNTIME_ENDPOINT_NAME, name)) else []
     for header, rule in rules:
         if header in headers:
             problem = violation(rule, headers[header])

@@ -164,7 +164,7 @@ class DataPlane:
 
     def invoke_async(self, region: str, name: str, headers: dict[str, str],
                      body: bytes) -> Reply:
-        problems = constraints.async_header_problems(headers)
+        problems = constraints.async_header_problems(name, headers)
         if problems:
             return Reply.error(400, "ValidationError", constraints.message(problems))
         found = self._known(region, name)
@@ -223,7 +223,7 @@ class DataPlane:
         ))
 
     def invoke(self, region: str, name: str, headers: dict[str, str], body: bytes) -> Reply:
-        problems = constraints.invoke_header_problems(headers)
+        problems = constraints.invoke_header_problems(name, headers)
         if problems:
             return Reply.error(400, "ValidationError", constraints.message(problems))
         found = self._known(region, name)
