@@ -233,3 +233,29 @@ def test_a_request_run_twice_shows_the_run_that_wrote_its_result(
     assert timeline.step("started").at == pytest.approx(sent + 100.0)
     assert timeline.span("processing").seconds == pytest.approx(0.5)
     assert timeline.span("backlog").seconds == pytest.approx(99.9)
+
+
+def test_an_inference_id_given_again_in_a_later_batch_shows_that_requests_own_lines(
+    moto_session: AwsSession, ledger: Ledger, tmp_path: Path,
+) -> None:
+    # configs/requests-demo.yaml names one request `demo-named-request`: sending the file
+    # again (y in the console, --again here) makes a second request with the same id.
+    make_endpoint(moto_session, "again")
+    path = tmp_path / "named.yaml"
+    path.write_text("endpoint: again\nrequests:\n  - body: {inputs: x}\n    inference_id: same\n")
+    first_sent, second_sent = time.time() - 900, time.time() - 300
+    first = ledger.create_batch(RequestService.plan(path)).batch_id
+    as_sent(ledger, first, first_sent)
+    second = ledger.create_batch(RequestService.plan(path)).batch_id
+    as_sent(ledger, second, second_sent)
+    for sent, instance in ((first_sent, "i-first"), (second_sent, "i-second")):
+        put_lines(moto_session, "again", f"AllTraffic/{instance}/data-log", [
+            (sent + 0.1, "queued inference_id=same"),
+            (sent + 0.2, "started inference_id=same waited_ms=100"),
+            (sent + 0.3, "finished inference_id=same processing_ms=100"),
+        ])
+    service = TimelineService(moto_session, ledger)
+    assert service.timeline(ledger.request(first, 0)).instance == "AllTraffic/i-first"
+    later = service.timeline(ledger.request(second, 0))
+    assert later.instance == "AllTraffic/i-second"
+    assert later.step("queued").at == pytest.approx(second_sent + 0.1)

@@ -109,7 +109,8 @@ def names_id(message: str, inference_id: str) -> bool:
 
 
 class TimelineService:
-    """Builds timelines; log lookups are cached per inference id."""
+    """Builds timelines; log lookups are cached per request (batch, index): an inference id
+    given again in another batch names another request, whose lines are its own."""
 
     def __init__(
         self, session: AwsSession, ledger: Ledger, *, clock: Callable[[], float] = time.time,
@@ -121,7 +122,7 @@ class TimelineService:
         self._limiter = limiter or filter_limiter(session)
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._lookups: dict[str, _Lookup] = {}
+        self._lookups: dict[tuple[str, int], _Lookup] = {}
         self._outputs: dict[str, dict[str, Any] | None] = {}
         self.filter_calls = 0
 
@@ -269,7 +270,7 @@ class TimelineService:
     def _log_lines(self, request: AsyncRequest) -> _Lookup:
         now = self._clock()
         with self._lock:
-            cached = self._lookups.get(request.inference_id)
+            cached = self._lookups.get((request.batch_id, request.index))
         if cached is not None and (cached.final or now - cached.fetched_at < REFRESH_UNFINISHED_S):
             return cached
         if request.submitted_at is None:
@@ -278,7 +279,7 @@ class TimelineService:
         else:
             lookup = self._filter(request, now)
         with self._lock:
-            self._lookups[request.inference_id] = lookup
+            self._lookups[(request.batch_id, request.index)] = lookup
         return lookup
 
     def _filter(self, request: AsyncRequest, now: float) -> _Lookup:
