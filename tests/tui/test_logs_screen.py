@@ -168,3 +168,25 @@ async def test_the_gc_freeze_of_a_tail_ends_with_its_screen(moto_session) -> Non
     view = view_ref()
     assert view is None or view.event_count == 0
 
+
+
+async def test_saving_to_a_folder_that_does_not_exist_says_so_and_keeps_the_view(
+    moto_session, tmp_path,
+) -> None:
+    make_endpoint(moto_session, "unsaved")
+    put_logs(moto_session, "unsaved", "AllTraffic/i-0001", LINES)
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        logs = await _open_logs(pilot, app, "unsaved")
+        await until(pilot, lambda: logs.view.event_count == len(LINES))
+        from textual.widgets import Input
+
+        await pilot.press("ctrl+s")
+        target = tmp_path / "no-such-folder" / "x.log"
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.is_running and app.screen is logs  # it crashed the console before
+        assert not target.exists()
+        notes = [str(n.message) for n in app._notifications]
+        assert any(f"not saved to {target}" in n and "No such file" in n for n in notes), notes

@@ -427,5 +427,10 @@ class LogsScreen(ConsoleScreen):
 
     def save_buffer(self, path: Path) -> None:
         lines = self.view.plain_lines()
-        path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
-        self.notify(f"saved {len(lines):,} lines to {path}")
+        try:
+            path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+        except OSError as exc:  # a folder that does not exist, no permission: say so, stay
+            self.notify(f"not saved to {path}: {exc.strerror or exc}", severity="error",
+                        timeout=8, markup=False)
+            return
+        self.notify(f"saved {len(lines):,} lines to {path}", markup=False)
