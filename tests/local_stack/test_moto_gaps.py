@@ -215,3 +215,18 @@ def test_get_log_events_names_the_missing_stream(local_stack) -> None:
     logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0")
     answer = logs.get_log_events(logGroupName=group, logStreamName="AllTraffic/i-0")
     assert problems(logs, "GetLogEvents", answer) == [] and answer["events"] == []
+
+
+def test_filter_log_events_interleaves_streams_by_time(local_stack) -> None:
+    logs = local_stack.client("logs")
+    group = f"/aws/sagemaker/Endpoints/{unique('fle')}"
+    logs.create_log_group(logGroupName=group)
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    for stream, offsets in (("AllTraffic/i-a", (0, 2000)), ("AllTraffic/i-b", (1000,))):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+            {"timestamp": now + o, "message": f"{stream} {o}"} for o in offsets])
+    answer = logs.filter_log_events(logGroupName=group)  # no `interleaved`: AWS ignores it
+    assert problems(logs, "FilterLogEvents", answer) == []
+    assert [e["message"] for e in answer["events"]] == [
+        "AllTraffic/i-a 0", "AllTraffic/i-b 1000", "AllTraffic/i-a 2000"]

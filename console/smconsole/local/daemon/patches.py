@@ -27,6 +27,7 @@ def apply() -> None:
     _metric_math()
     _metric_statistics()
     _missing_log_stream()
+    _interleaved_log_events()
     _target_tracking_alarms()
 
 
@@ -97,6 +98,20 @@ def _missing_log_stream() -> None:
         return original(self, log_stream_name, *args, **kwargs)
 
     LogGroup.get_log_events = get_log_events  # type: ignore[method-assign]
+
+
+def _interleaved_log_events() -> None:
+    """FilterLogEvents always interleaves the streams by timestamp: AWS has ignored
+    `interleaved` since 2019. Moto sorts only when it is sent, so `aws logs tail` and boto3
+    read each stream's events in turn, one stream's late lines before another's early ones."""
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.filter_log_events
+
+    def filter_log_events(self: LogGroup, *args: Any) -> Any:
+        return original(self, *args[:-1], True)
+
+    LogGroup.filter_log_events = filter_log_events  # type: ignore[method-assign]
 
 
 # What SageMaker's predefined target-tracking metric measures.
