@@ -190,3 +190,23 @@ async def test_saving_to_a_folder_that_does_not_exist_says_so_and_keeps_the_view
         assert not target.exists()
         notes = [str(n.message) for n in app._notifications]
         assert any(f"not saved to {target}" in n and "No such file" in n for n in notes), notes
+
+
+async def test_prompts_put_the_cursor_after_the_value_they_open_with(
+    moto_session,
+) -> None:
+    make_endpoint(moto_session, "prompts")
+    put_logs(moto_session, "prompts", "AllTraffic/i-0001", LINES)
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        logs = await _open_logs(pilot, app, "prompts")
+        view = logs.view
+        await until(pilot, lambda: view.event_count == len(LINES))
+        await pilot.press("i", *"starting", "enter")
+        await pilot.press("x", *"ping", "enter")
+        # Editing the include: what is typed goes after "starting", not at position 4.
+        await pilot.press("i", *" model", "enter")
+        assert view.include == "starting model"
+        await pilot.press("i", "ctrl+u", "enter", "x", "ctrl+u", "enter")
+        assert view.include == "" and view.exclude == ""
+

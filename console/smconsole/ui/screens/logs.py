@@ -294,6 +294,9 @@ class LogsScreen(ConsoleScreen):
         self.query_one("#logs-prompt-label", Static).update(f"{PROMPTS[mode]}: ")
         box = self.query_one("#logs-prompt", Input)
         box.value = value
+        # The bar's one Input is shared by search, include and exclude: without this the
+        # cursor stays where the last prompt left it, and typing lands inside the old word.
+        box.cursor_position = len(value)
         box.focus()
 
     def _close_prompt_bar(self) -> None:
