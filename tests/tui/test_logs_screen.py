@@ -210,3 +210,19 @@ async def test_prompts_put_the_cursor_after_the_value_they_open_with(
         await pilot.press("i", "ctrl+u", "enter", "x", "ctrl+u", "enter")
         assert view.include == "" and view.exclude == ""
 
+
+async def test_a_search_with_no_match_says_so_rather_than_the_row_of_a_shorter_term(
+    moto_session,
+) -> None:
+    make_endpoint(moto_session, "nomatch")
+    put_logs(moto_session, "nomatch", "AllTraffic/i-0001", LINES)
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        logs = await _open_logs(pilot, app, "nomatch")
+        view = logs.view
+        await until(pilot, lambda: view.event_count == len(LINES))
+        await pilot.press("slash", *"slowz")  # "slow" matches row 2; "slowz" matches nothing
+        assert view.match_line is None
+        await pilot.press("enter")
+        status = str(logs.query_one("#logs-status").render())
+        assert "search 'slowz' (no match)" in status and "@ row" not in status

@@ -365,6 +365,9 @@ class LogView(ScrollView, can_focus=True):
                                    immediate=True)
                 self.refresh()
                 return True
+        # No row has it: the match of a shorter term typed before is not this term's.
+        self._match_row = None
+        self.refresh()
         return False
 
     # ---- output ---------------------------------------------------------------------------
