@@ -230,3 +230,24 @@ def test_filter_log_events_interleaves_streams_by_time(local_stack) -> None:
     assert problems(logs, "FilterLogEvents", answer) == []
     assert [e["message"] for e in answer["events"]] == [
         "AllTraffic/i-a 0", "AllTraffic/i-b 1000", "AllTraffic/i-a 2000"]
+
+
+def test_filter_log_events_honours_the_stream_prefix(local_stack) -> None:
+    logs = local_stack.client("logs")
+    group = f"/aws/sagemaker/Endpoints/{unique('flp')}"
+    logs.create_log_group(logGroupName=group)
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    for stream in ("AllTraffic/i-a", "AllTraffic/i-a/data-log", "Other/i-b"):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": now, "message": stream}])
+    # Moto searched every stream whatever the prefix.
+    answer = logs.filter_log_events(logGroupName=group, logStreamNamePrefix="AllTraffic/")
+    assert problems(logs, "FilterLogEvents", answer) == []
+    assert sorted(e["message"] for e in answer["events"]) == [
+        "AllTraffic/i-a", "AllTraffic/i-a/data-log"]
+    assert logs.filter_log_events(logGroupName=group,
+                                  logStreamNamePrefix="Nothing")["events"] == []
+    with pytest.raises(ClientError, match="logStreamNamePrefix"):
+        logs.filter_log_events(logGroupName=group, logStreamNamePrefix="Other",
+                               logStreamNames=["Other/i-b"])

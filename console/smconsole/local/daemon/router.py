@@ -93,6 +93,11 @@ class Router:
             return _from_reply(reply)
         if call.service == "sagemaker" and call.action == "UpdateEndpointWeightsAndCapacities":
             body = self._keep_weights(call.region, body)
+        if call.service == "logs" and call.action == "FilterLogEvents":
+            prefixed = _stream_prefix(call.region, body)
+            if not isinstance(prefixed, bytes):
+                return prefixed
+            body = prefixed
         answered = self._intercept(call, body)
         if answered is not None:
             response = answered
@@ -305,6 +310,26 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if environ.get("wsgi.input_terminated"):
         return stream.read()
     return b""
+
+
+def _stream_prefix(region: str, body: bytes) -> bytes | Response:
+    """FilterLogEvents' logStreamNamePrefix as the stream names it matches: moto ignores the
+    prefix and searches every stream (`aws logs tail --log-stream-name-prefix` read them all)."""
+    params = _loads(body)
+    prefix = params.pop("logStreamNamePrefix", None)
+    if prefix is None:
+        return body
+    if params.get("logStreamNames"):
+        return _json_error("InvalidParameterException", "logStreamNames and "
+                           "logStreamNamePrefix cannot both be specified.")
+    group = backends.logs(region).groups.get(params.get("logGroupName", ""))
+    if group is None:
+        return body  # moto's ResourceNotFoundException
+    names = sorted(name for name in list(group.streams) if name.startswith(str(prefix)))
+    if not names:  # an empty list would mean every stream to moto
+        return _json({"events": [], "searchedLogStreams": []})
+    params["logStreamNames"] = names
+    return json.dumps(params).encode()
 
 
 def _loads(body: bytes) -> dict[str, Any]:
