@@ -150,6 +150,23 @@ async def test_read_only_dims_the_fix() -> None:
         assert pilot.app.screen.check_action("fix", ()) is None  # the footer dims it
 
 
+async def test_fix_on_a_row_without_findings_says_why_instead_of_nothing() -> None:
+    app = doctor_host(FakeDoctor())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await doctor_ready(pilot)
+        screen = pilot.app.screen
+        await pilot.press("down", "down", "down")  # translator: no findings
+        assert screen.selected_finding() is None
+        assert screen.check_action("fix", ()) is None  # the footer dims it
+        await pilot.press("f")
+        await pilot.press("enter")
+        await pilot.pause()
+        notes = [str(n.message) for n in pilot.app._notifications]
+        assert notes.count("translator has no findings: fix refused") == 1, notes
+        assert "translator has no findings: nothing to fix" in notes
+        assert not isinstance(pilot.app.screen, ConfirmFixScreen)
+
+
 # ---- snapshots ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size", SIZES)

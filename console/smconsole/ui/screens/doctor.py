@@ -167,6 +167,20 @@ class DoctorScreen(ConsoleScreen):
     @on(DataTable.RowHighlighted, "#doctor-table")
     def highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_detail()
+        self.refresh_bindings()  # `f` is dimmed on an endpoint's "no findings" row
+
+    def action_state(self, action: str) -> bool | None:
+        if action == "fix" and self.selected_finding() is None:
+            return None
+        return True
+
+    def refused(self, action: str) -> str | None:
+        why = super().refused(action)
+        if why is None and action == "fix" and self.selected_finding() is None:
+            key = self._selected_key()
+            return (f"{key.split(':', 1)[0]} has no findings" if key
+                    else "no finding highlighted")
+        return why
 
     def _selected_key(self) -> str | None:
         table = self.query_one("#doctor-table", DataTable)
@@ -205,7 +219,9 @@ class DoctorScreen(ConsoleScreen):
 
     def action_fix(self) -> None:
         finding = self.selected_finding()
-        if finding is None:
+        if finding is None:  # Enter on a "no findings" row comes here without the footer
+            self.notify(f"{self.refused('fix')}: nothing to fix", severity="warning",
+                        timeout=4, markup=False)
             return
         if not finding.fix.applicable:
             self.notify("the console cannot make this fix: the steps are shown below",
