@@ -83,6 +83,9 @@ def test_s3_prefix_keys_never_leave_the_model_folder(stack: LocalStack, tmp_path
         "EndpointStatus"] != "Creating" and d, 120)
     assert described["EndpointStatus"] == "Failed"
     assert "outside the model folder" in described["FailureReason"]
+    # The source as a reader writes it, not a Python tuple ("(('s3://...', 'S3Prefix', ...))").
+    assert " model data for variant " in described["FailureReason"]
+    assert " from s3://prefix-attack/pfx (S3Prefix): " in described["FailureReason"]
     assert "../" in described["FailureReason"] or "//" in described["FailureReason"]
     assert list(outside.iterdir()) == []
     sm.delete_endpoint(EndpointName=name)

@@ -256,8 +256,8 @@ class EndpointRuntime:
                              f"the model name {variant.model_name!r}")  # kept from before
             model_dir = modeldata.prepare(self.host.aws, self.region, variant.container, root)
         except Exception as exc:  # noqa: BLE001 - a bad artifact is the endpoint's failure
-            return (f"Failed to download or unpack the model data for variant {variant.name} "
-                    f"({modeldata.artifact_source(variant.container)}): {exc}")
+            return (f"Failed to download or unpack the model data for variant {variant.name}"
+                    f"{modeldata.describe_source(variant.container)}: {exc}")
         # As SageMaker hands a container its execution role: this stack's URL and keys that
         # are good only here, so s3:// inputs read local S3; the model's Environment still wins.
         env = {"AWS_ENDPOINT_URL": self.host.aws.url, "AWS_ACCESS_KEY_ID": INSTANCE_KEY,

@@ -43,6 +43,16 @@ def artifact_source(container: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
+def describe_source(container: dict[str, Any]) -> str:
+    """' from s3://b/k (S3Object, Gzip)' for a FailureReason; '' when there is none."""
+    source = artifact_source(container)
+    if source is None:
+        return ""
+    uri, kind, compression = source
+    return f" from {uri} ({kind})" if compression == "None" else \
+        f" from {uri} ({kind}, {compression})"
+
+
 def prepare(aws: InternalAws, region: str, container: dict[str, Any], root: Path) -> Path:
     """Fetch and unpack the artifacts once into root/opt_ml_model; return that folder.
 
