@@ -130,6 +130,26 @@ async def test_errors_are_text_and_a_missing_endpoint_is_said_so(moto_session) -
         assert "does not exist" in _text(scaling, "#scaling-title")
 
 
+async def test_a_missing_endpoint_is_not_also_a_cost_error_toast_nor_a_header_error(
+    moto_session,
+) -> None:
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _listed(pilot, app)
+        app.jump(":endpoint nope")
+        detail = app.screen
+        await until(pilot, lambda: detail.is_mounted
+                    and "does not exist" in _text(detail, "#detail-title"))
+        await until(pilot, lambda: not any(w.is_running for w in detail.workers))
+        await pilot.pause()
+        assert "loading" not in _text(detail, "#detail-cost")
+        # It said "detail-cost / DescribeEndpoint: Could not find endpoint ..." and the
+        # header turned to "✖ NotFound" as if the connection had failed.
+        assert app.connection_error is None, app.connection_error
+        notes = [f"{n.title} {n.message}" for n in app._notifications]
+        assert not any("detail-cost" in n for n in notes), notes
+
+
 # ---- 13.9 the `:` prompt ---------------------------------------------------------------
 
 async def test_jump_prompt_completes_what_is_typed() -> None:

@@ -128,6 +128,7 @@ class EndpointDetailScreen(EndpointActionsScreen):
         self.query_one("#detail-title", Static).update(
             f"[b]{escape(message.name)}[/b]  [red]{why}[/]; Esc goes back")
         self.query_one("#metrics-title", Static).update("Metrics: –")
+        self.query_one("#detail-cost", Static).update("[u]Cost[/u]\n–")
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-metrics")
@@ -138,8 +139,15 @@ class EndpointDetailScreen(EndpointActionsScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-cost")
     def load_cost(self) -> None:
         cost = getattr(self.services, "cost", None)  # bundles built without it: no block
-        if cost is not None:
-            self.post_message(self.CostLoaded(cost.endpoint_cost(self.endpoint_name)))
+        if cost is None:
+            return
+        try:
+            found = cost.endpoint_cost(self.endpoint_name)
+        except errors.NotFound:
+            # The title says "does not exist"; no toast and no ✖ in the header for a typo.
+            self.post_message(self.Gone(self.endpoint_name))
+            return
+        self.post_message(self.CostLoaded(found))
 
     @on(CostLoaded)
     def show_cost(self, message: CostLoaded) -> None:
