@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from fixtures.local_stack import start_stack, wait_for
+from smconsole import locations
 from smconsole.local import control
 from smconsole.services.doctor import DoctorService
 
@@ -60,5 +64,25 @@ def test_demo_endpoint_deploys_once_and_answers(tmp_path: Path, monkeypatch) -> 
         started = time.monotonic()
         assert control.ensure_demo_endpoint(session) == name
         assert time.monotonic() - started < 5  # exists: nothing packed, nothing deployed
+    finally:
+        stack.stop()
+
+
+def test_cli_deploy_of_the_demo_spec_works_on_a_fresh_stack(tmp_path: Path) -> None:
+    """`smconsole --local deploy configs/deploy-demo.yaml` before the console ever ran: the
+    model archive and topics it names did not exist, and the endpoint ended Failed (404)."""
+    stack = start_stack(tmp_path / "stack")
+    try:
+        env = {**os.environ, "SMCONSOLE_LOCAL_DIR": str(stack.state_dir)}
+        out = subprocess.run(
+            [sys.executable, "-m", "smconsole", "--local", "deploy",
+             str(locations.configs_dir() / "deploy-demo.yaml"), "--json"],
+            check=False, capture_output=True, text=True, timeout=300, env=env)
+        assert "Traceback" not in out.stderr, out.stderr
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        assert json.loads(out.stdout)["ok"] is True
+        assert "uploading the demo model" in out.stderr
+        described = stack.client("sagemaker").describe_endpoint(EndpointName="smconsole-demo")
+        assert described["EndpointStatus"] == "InService"
     finally:
         stack.stop()

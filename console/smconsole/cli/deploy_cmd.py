@@ -29,6 +29,13 @@ def run(args: argparse.Namespace) -> int:
 
     spec = load_deploy_spec(args.spec)  # validated before any call
     session = session_from_args(args)
+    if session.is_local and not args.dry_run and not session.read_only:
+        from smconsole.local import demo
+
+        if demo.uses_demo_model(spec):  # as `smconsole --local` does before its first deploy
+            print("smconsole: uploading the demo model and making the spec's buckets and "
+                  "topics on the local stack", file=sys.stderr)
+            demo.prepare_demo_assets(session, spec)
     service = DeployService(session)
     plan = service.plan(spec)
     if args.dry_run:

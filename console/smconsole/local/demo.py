@@ -15,10 +15,8 @@ DEMO_SPEC = "deploy-demo.yaml"
 def ensure_demo_endpoint(session: AwsSession, *, quiet: bool = False) -> str:
     """Deploy configs/deploy-demo.yaml unless its endpoint exists; the endpoint's name."""
     from smconsole.services.deploy import DeployService
-    from smconsole.specs.common import split_s3_uri
-    from smconsole.specs.deploy import load_deploy_spec
 
-    spec = load_deploy_spec(locations.configs_dir() / DEMO_SPEC)
+    spec = demo_spec()
     sm = session.client("sagemaker")
     try:
         sm.describe_endpoint(EndpointName=spec.name)
@@ -27,6 +25,30 @@ def ensure_demo_endpoint(session: AwsSession, *, quiet: bool = False) -> str:
         pass
     say = (lambda _m: None) if quiet else (lambda m: print(f"smconsole: {m}", file=sys.stderr))
     say(f"deploying the demo endpoint {spec.name} on the local stack (first start only)...")
+    prepare_demo_assets(session, spec)
+    result = DeployService(session).deploy(spec)
+    if not result.ok:
+        raise errors.SmconsoleError(f"the demo endpoint did not deploy: {result.summary()}")
+    say(f"demo endpoint {spec.name} is InService")
+    return spec.name
+
+
+def demo_spec() -> Any:
+    from smconsole.specs.deploy import load_deploy_spec
+
+    return load_deploy_spec(locations.configs_dir() / DEMO_SPEC)
+
+
+def uses_demo_model(spec: Any) -> bool:
+    """A spec whose model data is the demo's archive (configs/deploy-demo.yaml or a copy)."""
+    return bool(spec.model.data == demo_spec().model.data)
+
+
+def prepare_demo_assets(session: AwsSession, spec: Any) -> None:
+    """What the demo spec names, made on the local stack: its buckets, its SNS topics, and
+    MiniLM packed as in the seed and uploaded to its model data path."""
+    from smconsole.specs.common import split_s3_uri
+
     bucket, key = split_s3_uri(spec.model.data)
     _bucket(session, bucket)
     archive = modelpack.pack_cached(modelpack.minilm_dir(),
@@ -39,11 +61,6 @@ def ensure_demo_endpoint(session: AwsSession, *, quiet: bool = False) -> str:
     if stored != archive.stat().st_size:  # every upload is kept in the journal: once is enough
         s3.upload_file(str(archive), bucket, key)
     _outputs_and_topics(session, spec)
-    result = DeployService(session).deploy(spec)
-    if not result.ok:
-        raise errors.SmconsoleError(f"the demo endpoint did not deploy: {result.summary()}")
-    say(f"demo endpoint {spec.name} is InService")
-    return spec.name
 
 
 def _bucket(session: AwsSession, bucket: str) -> None:
