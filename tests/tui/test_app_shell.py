@@ -108,3 +108,20 @@ async def test_colon_mounts_the_other_views(moto_session) -> None:
                 assert app.screen.endpoint_name == "scaled"
             app.jump(":endpoints")
             await until(pilot, lambda: isinstance(app.screen, EndpointsScreen))
+
+
+async def test_end_and_home_in_the_help_reach_its_last_and_first_key(moto_session) -> None:
+    # The help is longer than 40 rows; End scrolled sideways (DataTable's own End), so
+    # the last keys could only be reached with PageDown.
+    app = SMConsole(Services.build(moto_session))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot, app)
+        await pilot.press("question_mark")
+        from textual.widgets import DataTable
+
+        table = app.screen.query_one(DataTable)
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1 and table.scroll_y > 0
+        await pilot.press("home")
+        assert table.cursor_row == 0 and table.scroll_y == 0
+

@@ -18,6 +18,7 @@ from textual.widgets.data_table import CellDoesNotExist
 from smconsole.models.doctor import EndpointHealth, Finding, FixPlan, FixResult
 from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
+from smconsole.ui.widgets.keyed_table import RowTable
 
 if TYPE_CHECKING:
     from smconsole.ui.protocols import ServicesApi
@@ -85,7 +86,7 @@ class DoctorScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("checking…", id="doctor-title")
-        table: DataTable[Any] = DataTable(id="doctor-table", cursor_type="row",
+        table: DataTable[Any] = RowTable(id="doctor-table", cursor_type="row",
                                           zebra_stripes=True)
         yield table
         with VerticalScroll(id="doctor-detail", classes="detail-box"):

@@ -16,6 +16,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from smconsole.ui import formatting as fmt
 from smconsole.ui.markup import escape
+from smconsole.ui.widgets.keyed_table import RowTable
 
 if TYPE_CHECKING:
     from smconsole.models.deploy import Resource
@@ -266,7 +267,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog", classes="dialog"):
             yield Label(f"[b]{escape(self.title_text)}[/b] — keys (Esc closes)")
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

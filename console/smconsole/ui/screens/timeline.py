@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from smconsole.models.timeline import Timeline
 from smconsole.ui.markup import escape
 from smconsole.ui.screens.base import ConsoleScreen
+from smconsole.ui.widgets.keyed_table import RowTable
 
 if TYPE_CHECKING:
     from smconsole.ui.protocols import ServicesApi
@@ -57,7 +58,7 @@ class TimelineScreen(ConsoleScreen):
         yield Header()
         with VerticalScroll(id="timeline-body"):
             yield Static(f"[b]request {escape(self.ref)}[/b] loading…", id="timeline-title")
-            table: DataTable[Any] = DataTable(id="timeline-steps", cursor_type="row",
+            table: DataTable[Any] = RowTable(id="timeline-steps", cursor_type="row",
                                               zebra_stripes=True)
             yield table
             yield Static("", id="timeline-line", classes="detail-box")

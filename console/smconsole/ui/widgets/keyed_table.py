@@ -4,7 +4,7 @@ editing only the cells that changed, so the cursor, scroll and order survive a r
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -17,14 +17,18 @@ Cells = tuple[Text, ...]
 REBUILD_THRESHOLD = 200
 
 
-class KeyedTable(DataTable[Text]):
-    """Rows named by key, cells as Text (a str cell would be parsed as markup)."""
+class RowTable(DataTable[Any]):
+    """A DataTable of rows whose Home/End move the cursor to the first/last row."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # DataTable's Home/End scroll sideways in row mode; a list's cursor should follow.
         Binding("home", "scroll_top", "First row", show=False),
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
+
+
+class KeyedTable(RowTable):
+    """Rows named by key, cells as Text (a str cell would be parsed as markup)."""
 
     def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
