@@ -270,7 +270,9 @@ async def test_enter_on_a_request_row_opens_its_timeline() -> None:
 
     requests = FakeRequests()
     first = requests.rows[0]
-    timelines = FakeTimelines({first.inference_id: FAILED})
+    # Opened by BATCH/INDEX: by inference id, a row whose id a later batch reused (as the
+    # demo's demo-named-request is on a second send) opened the later request.
+    timelines = FakeTimelines({first.key: FAILED})
     app, _ = console(timeline=timelines, requests=requests, outputs=FakeOutputs())
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.endpoints_screen.loaded, 10)
@@ -282,7 +284,7 @@ async def test_enter_on_a_request_row_opens_its_timeline() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TimelineScreen)
                     and app.screen.timeline is not None, 10)
-        assert timelines.calls == [first.inference_id]
+        assert timelines.calls == [first.key]
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, RequestsScreen), 10)
         await pilot.press("p")  # the result in place, as before

@@ -444,7 +444,9 @@ class RequestsScreen(ConsoleScreen):
             return
         open_timeline = getattr(self.app, "open_timeline", None)
         if getattr(self.services, "timeline", None) is not None and open_timeline is not None:
-            open_timeline(request.inference_id)
+            # By BATCH/INDEX: an inference id given again in a later batch (the demo's
+            # demo-named-request) names the newest request, not the row under the cursor.
+            open_timeline(request.key)
             return
         self.action_preview()
 
