@@ -247,15 +247,24 @@ def test_an_inference_id_given_again_in_a_later_batch_shows_that_requests_own_li
     first = ledger.create_batch(RequestService.plan(path)).batch_id
     as_sent(ledger, first, first_sent)
     second = ledger.create_batch(RequestService.plan(path)).batch_id
-    as_sent(ledger, second, second_sent)
+    ledger.mark_submitting(second, 0)  # its own output path, as every batch has
+    ledger.mark_pending(second, 0, output_location=f"s3://out/{second}.out",
+                        failure_location=f"s3://out/{second}-error.out", submitted_at=second_sent)
     for sent, instance in ((first_sent, "i-first"), (second_sent, "i-second")):
         put_lines(moto_session, "again", f"AllTraffic/{instance}/data-log", [
             (sent + 0.1, "queued inference_id=same"),
             (sent + 0.2, "started inference_id=same waited_ms=100"),
             (sent + 0.3, "finished inference_id=same processing_ms=100"),
         ])
+    # The watcher read the second one's SNS message (the first one's was found in S3).
+    ledger.record_notification("same", json.dumps({
+        "inferenceId": "same", "invocationStatus": "Completed",
+        "responseParameters": {"outputLocation": f"s3://out/{second}.out"}}))
     service = TimelineService(moto_session, ledger)
-    assert service.timeline(ledger.request(first, 0)).instance == "AllTraffic/i-first"
+    earlier = service.timeline(ledger.request(first, 0))
+    assert earlier.instance == "AllTraffic/i-first"
+    assert earlier.notification is None and earlier.step("notified").at is None
     later = service.timeline(ledger.request(second, 0))
+    assert later.notification is not None
     assert later.instance == "AllTraffic/i-second"
     assert later.step("queued").at == pytest.approx(second_sent + 0.1)

@@ -365,9 +365,15 @@ class TimelineService:
                     data = json.loads(data.get("Message", ""))
             except (TypeError, ValueError):
                 data = None
-            if isinstance(data, dict):
+            if not isinstance(data, dict):
+                return None, "the recorded message is not JSON"
+            # The ledger keeps one message per inference id: an id given again in a later
+            # batch holds that request's message, which names that request's own S3 object.
+            said = data.get("responseParameters") or {}
+            where = [said.get(k) for k in ("outputLocation", "failureLocation") if said.get(k)]
+            mine = {request.output_location, request.failure_location} - {None}
+            if not where or not mine or set(where) & mine:
                 return data, None
-            return None, "the recorded message is not JSON"
         if outputs is None:
             return None, f"{outputs_missing}: its topics are unknown"
         notify = outputs.get("NotificationConfig") or {}
