@@ -19,10 +19,11 @@ LIST_MODELS_MAX = 100
 
 
 def epoch(value: Any) -> float:
-    """Moto keeps naive UTC datetimes; the JSON protocol carries epoch seconds."""
+    """Moto keeps naive UTC datetimes; the JSON protocol carries epoch seconds, to the
+    millisecond as AWS (and moto's Describe* answers) give them."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    return float(value)
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return round(float(value), 3)
 
 
 def _images(region: str, model_name: str | None, when: float) -> list[dict[str, Any]]:

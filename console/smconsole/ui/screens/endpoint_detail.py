@@ -71,6 +71,7 @@ class EndpointDetailScreen(EndpointActionsScreen):
         super().__init__(services, settings)
         self.endpoint_name = name
         self.detail: EndpointDetail | None = None
+        self.seen = False  # shown once: a later NotFound means it was deleted
         self.refreshed_at: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -123,7 +124,8 @@ class EndpointDetailScreen(EndpointActionsScreen):
     @on(Gone)
     def gone(self, message: Gone) -> None:
         # Say so in place rather than only in a toast; "deleted" only if it was ever seen.
-        why = "no longer exists (deleted)" if self.detail is not None else "does not exist"
+        # The detail and cost loads can both report it: the second must not undo "deleted".
+        why = "no longer exists (deleted)" if self.seen else "does not exist"
         self.detail = None
         self.query_one("#detail-title", Static).update(
             f"[b]{escape(message.name)}[/b]  [red]{why}[/]; Esc goes back")
@@ -158,6 +160,7 @@ class EndpointDetailScreen(EndpointActionsScreen):
     @on(Loaded)
     def show_detail(self, message: Loaded) -> None:
         detail = self.detail = message.detail
+        self.seen = True
         endpoint = detail.endpoint
         now = self.refreshed_at = self.settings.clock()
         absorb = getattr(getattr(self.app, "endpoints_screen", None), "absorb", None)
