@@ -94,6 +94,8 @@ class MetricsService:
             previous = series.get(name)
             if previous is not None:
                 points = _add(previous, points)
+            if ASYNC_METRICS[name] == "Sum":
+                points = _zero_filled(points, kwargs["StartTime"], end, period)
             series[name] = MetricSeries(
                 name=name, stat=ASYNC_METRICS[name],
                 timestamps=tuple(t for t, _ in points), values=tuple(float(v) for _, v in points),
@@ -118,6 +120,22 @@ def _one_series_each(
         elif len(dims) < len(next(iter(known))):
             chosen[name] = {dims}
     return [(name, dims) for name, sets in chosen.items() for dims in sorted(sets)]
+
+
+def _zero_filled(points: list[tuple[datetime, float]], start: datetime, end: datetime,
+                 period: int) -> list[tuple[datetime, float]]:
+    """A count has no datapoint for a period in which nothing was counted: those periods are
+    0. Left out, an hour's two bursts drew as a flat line of two points and read "4 (max 4)"
+    an hour later."""
+    # The grid is the answer's own (AWS aligns it to the minute, moto to StartTime's second),
+    # reaching back to the window's start.
+    begin = float(int(start.timestamp()))  # moto drops StartTime's microseconds
+    ref = points[0][0].timestamp() if points else begin
+    origin = ref - ((ref - begin) // period) * period
+    filled = {round((t.timestamp() - origin) / period): (t, float(v)) for t, v in points}
+    for k in range(int((end.timestamp() - origin) // period)):  # whole periods only
+        filled.setdefault(k, (datetime.fromtimestamp(origin + k * period, UTC), 0.0))
+    return [filled[k] for k in sorted(filled)]
 
 
 def _add(series: MetricSeries, points: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:

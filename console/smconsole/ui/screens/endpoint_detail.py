@@ -229,7 +229,12 @@ class EndpointDetailScreen(EndpointActionsScreen):
             # A flat series would draw as full bars; a flat line says "steady" better.
             flat = bool(values) and max(values) == min(values)
             self.query_one(f"#spark-{index}", Sparkline).data = [] if flat else values
-            latest = f"{values[-1]:g} (max {max(values):g})" if values else "no data"
+            if not values:
+                latest = "no data"
+            elif series is not None and series.stat == "Sum":  # a count: the hour's total
+                latest = f"{sum(values):g}/h (max {max(values):g}/min)"
+            else:
+                latest = f"{values[-1]:g} (max {max(values):g})"
             self.query_one(f"#spark-value-{index}", Static).update(latest)
 
     def _failed_deploy(self) -> tuple[Resource, ...]:
