@@ -205,3 +205,15 @@ def test_journal_keeps_no_credentials_and_survives_a_torn_tail(tmp_path, capsys)
     again.record_request({"REQUEST_METHOD": "GET", "PATH_INFO": "/after"}, b"")
     assert [e["environ"]["PATH_INFO"] for _, e in again._entries()] == ["/", "/after"]
     assert "journal.jsonl:2: skipped: truncated record" in capsys.readouterr().out
+
+
+def test_listed_creation_times_are_cut_to_the_millisecond_as_describe_cuts_them() -> None:
+    """A listing rounded .077999 up to .078 while DescribeEndpoint said .077, so the two
+    disagreed about the same endpoint about half the time."""
+    import datetime as dt
+
+    from smconsole.local.daemon.answers import epoch
+
+    for micro, millis in ((77999, 77000), (842999, 842000), (500, 0), (999999, 999000)):
+        stamp = epoch(dt.datetime(2026, 12, 2, 14, 34, 26, micro))
+        assert dt.datetime.fromtimestamp(stamp, dt.UTC).microsecond == millis

@@ -20,10 +20,13 @@ LIST_MODELS_MAX = 100
 
 def epoch(value: Any) -> float:
     """Moto keeps naive UTC datetimes; the JSON protocol carries epoch seconds, to the
-    millisecond as AWS (and moto's Describe* answers) give them."""
+    millisecond as AWS gives them, cut (not rounded) as moto's Describe* answers cut them,
+    so that a listing and a describe of the same resource agree."""
     if isinstance(value, datetime):
-        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    return round(float(value), 3)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        whole = int(value.replace(microsecond=0).timestamp())
+        return float(f"{whole}.{value.microsecond // 1000:03d}")
+    return float(value)
 
 
 def _images(region: str, model_name: str | None, when: float) -> list[dict[str, Any]]:
