@@ -58,6 +58,9 @@ class MetricsService:
         if not wanted:
             return {}
         end = datetime.fromtimestamp(self._clock(), UTC)
+        # On a period boundary, as AWS puts its datapoints: every answer (AWS's, the local
+        # stack's, moto's own, which counts from StartTime) then shares one grid.
+        start = _floor(end - timedelta(minutes=minutes), period)
         queries = [
             {
                 "Id": f"m{i}",
@@ -74,7 +77,7 @@ class MetricsService:
         ]
         results: dict[str, list[tuple[datetime, float]]] = {}
         kwargs: dict[str, Any] = {
-            "MetricDataQueries": queries, "StartTime": end - timedelta(minutes=minutes),
+            "MetricDataQueries": queries, "StartTime": start,
             "EndTime": end, "ScanBy": "TimestampAscending",
         }
         while True:
@@ -95,7 +98,7 @@ class MetricsService:
             if previous is not None:
                 points = _add(previous, points)
             if ASYNC_METRICS[name] == "Sum":
-                points = _zero_filled(points, kwargs["StartTime"], end, period)
+                points = _zero_filled(points, start, end, period)
             series[name] = MetricSeries(
                 name=name, stat=ASYNC_METRICS[name],
                 timestamps=tuple(t for t, _ in points), values=tuple(float(v) for _, v in points),
@@ -122,20 +125,19 @@ def _one_series_each(
     return [(name, dims) for name, sets in chosen.items() for dims in sorted(sets)]
 
 
+def _floor(moment: datetime, period: int) -> datetime:
+    return datetime.fromtimestamp(moment.timestamp() // period * period, UTC)
+
+
 def _zero_filled(points: list[tuple[datetime, float]], start: datetime, end: datetime,
                  period: int) -> list[tuple[datetime, float]]:
     """A count has no datapoint for a period in which nothing was counted: those periods are
     0. Left out, an hour's two bursts drew as a flat line of two points and read "4 (max 4)"
-    an hour later."""
-    # The grid is the answer's own (AWS aligns it to the minute, moto to StartTime's second),
-    # reaching back to the window's start.
-    begin = float(int(start.timestamp()))  # moto drops StartTime's microseconds
-    ref = points[0][0].timestamp() if points else begin
-    origin = ref - ((ref - begin) // period) * period
-    filled = {round((t.timestamp() - origin) / period): (t, float(v)) for t, v in points}
-    for k in range(int((end.timestamp() - origin) // period)):  # whole periods only
-        filled.setdefault(k, (datetime.fromtimestamp(origin + k * period, UTC), 0.0))
-    return [filled[k] for k in sorted(filled)]
+    an hour later. `start` is on the answer's grid; only whole periods are added."""
+    found = {int((t - start).total_seconds()) // period: (t, float(v)) for t, v in points}
+    for k in range(int((end - start).total_seconds()) // period):
+        found.setdefault(k, (start + timedelta(seconds=k * period), 0.0))
+    return [found[k] for k in sorted(found)]
 
 
 def _add(series: MetricSeries, points: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
