@@ -24,8 +24,7 @@ def epoch(value: Any) -> float:
     so that a listing and a describe of the same resource agree."""
     if isinstance(value, datetime):
         value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        whole = int(value.replace(microsecond=0).timestamp())
-        return float(f"{whole}.{value.microsecond // 1000:03d}")
+        return value.replace(microsecond=0).timestamp() + value.microsecond // 1000 / 1000
     return float(value)
 
 
