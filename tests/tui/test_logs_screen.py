@@ -23,6 +23,20 @@ LINES = [
 ]
 
 
+def _app_with_lines(moto_session, name: str) -> SMConsole:
+    """A console on a moto endpoint `name` whose one stream holds LINES."""
+    make_endpoint(moto_session, name)
+    put_logs(moto_session, name, "AllTraffic/i-0001", LINES)
+    return SMConsole(Services.build(moto_session))
+
+
+async def _tail_lines(pilot, app: SMConsole, name: str) -> LogsScreen:
+    """The logs view of `name`, once every one of LINES is in it."""
+    logs = await _open_logs(pilot, app, name)
+    await until(pilot, lambda: logs.view.event_count == len(LINES))
+    return logs
+
+
 async def _open_logs(pilot, app: SMConsole, name: str) -> LogsScreen:
     screen = app.endpoints_screen
     await until(pilot, lambda: name in screen.endpoints)
@@ -34,12 +48,9 @@ async def _open_logs(pilot, app: SMConsole, name: str) -> LogsScreen:
 
 
 async def test_follow_shows_a_line_written_after_the_view_opened(moto_session) -> None:
-    make_endpoint(moto_session, "tailme")
-    put_logs(moto_session, "tailme", "AllTraffic/i-0001", LINES)
-    app = SMConsole(Services.build(moto_session))
+    app = _app_with_lines(moto_session, "tailme")
     async with app.run_test(size=(120, 40)) as pilot:
-        logs = await _open_logs(pilot, app, "tailme")
-        await until(pilot, lambda: logs.view.event_count == len(LINES))
+        logs = await _tail_lines(pilot, app, "tailme")
         assert logs.view.follow
         written = time.monotonic()
         put_logs(moto_session, "tailme", "AllTraffic/i-0002", ["ERROR a brand new line"])
@@ -59,13 +70,10 @@ async def test_follow_shows_a_line_written_after_the_view_opened(moto_session) -
 
 
 async def test_search_filters_and_toggles(moto_session, tmp_path) -> None:
-    make_endpoint(moto_session, "noisy")
-    put_logs(moto_session, "noisy", "AllTraffic/i-0001", LINES)
-    app = SMConsole(Services.build(moto_session))
+    app = _app_with_lines(moto_session, "noisy")
     async with app.run_test(size=(120, 40)) as pilot:
-        logs = await _open_logs(pilot, app, "noisy")
+        logs = await _tail_lines(pilot, app, "noisy")
         view = logs.view
-        await until(pilot, lambda: view.event_count == len(LINES))
 
         await pilot.press("h")  # hide /ping health checks
         assert view.row_count == len(LINES) - 2
@@ -110,12 +118,9 @@ async def test_search_filters_and_toggles(moto_session, tmp_path) -> None:
 
 
 async def test_server_side_filter_pattern_restarts_the_tail(moto_session) -> None:
-    make_endpoint(moto_session, "patterned")
-    put_logs(moto_session, "patterned", "AllTraffic/i-0001", LINES)
-    app = SMConsole(Services.build(moto_session))
+    app = _app_with_lines(moto_session, "patterned")
     async with app.run_test(size=(120, 40)) as pilot:
-        logs = await _open_logs(pilot, app, "patterned")
-        await until(pilot, lambda: logs.view.event_count == len(LINES))
+        logs = await _tail_lines(pilot, app, "patterned")
         await pilot.press("F")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press(*"WARNING", "enter")
@@ -151,12 +156,9 @@ async def test_the_gc_freeze_of_a_tail_ends_with_its_screen(moto_session) -> Non
     import gc
     import weakref
 
-    make_endpoint(moto_session, "freeme")
-    put_logs(moto_session, "freeme", "AllTraffic/i-0001", LINES)
-    app = SMConsole(Services.build(moto_session))
+    app = _app_with_lines(moto_session, "freeme")
     async with app.run_test(size=(120, 40)) as pilot:
-        logs = await _open_logs(pilot, app, "freeme")
-        await until(pilot, lambda: logs.view.event_count == len(LINES))
+        logs = await _tail_lines(pilot, app, "freeme")
         assert gc.get_freeze_count() > 10_000
         view_ref = weakref.ref(logs.view)
         await pilot.press("escape")
@@ -173,12 +175,9 @@ async def test_the_gc_freeze_of_a_tail_ends_with_its_screen(moto_session) -> Non
 async def test_saving_to_a_folder_that_does_not_exist_says_so_and_keeps_the_view(
     moto_session, tmp_path,
 ) -> None:
-    make_endpoint(moto_session, "unsaved")
-    put_logs(moto_session, "unsaved", "AllTraffic/i-0001", LINES)
-    app = SMConsole(Services.build(moto_session))
+    app = _app_with_lines(moto_session, "unsaved")
     async with app.run_test(size=(120, 40)) as pilot:
-        logs = await _open_logs(pilot, app, "unsaved")
-        await until(pilot, lambda: logs.view.event_count == len(LINES))
+        logs = await _tail_lines(pilot, app, "unsaved")
         from textual.widgets import Input
 
         await pilot.press("ctrl+s")
@@ -195,13 +194,10 @@ async def test_saving_to_a_folder_that_does_not_exist_says_so_and_keeps_the_view
 async def test_prompts_put_the_cursor_after_the_value_they_open_with(
     moto_session,
 ) -> None:
-    make_endpoint(moto_session, "prompts")
-    put_logs(moto_session, "prompts", "AllTraffic/i-0001", LINES)
-    app = SMConsole(Services.build(moto_session))
+    app = _app_with_lines(moto_session, "prompts")
     async with app.run_test(size=(120, 40)) as pilot:
-        logs = await _open_logs(pilot, app, "prompts")
+        logs = await _tail_lines(pilot, app, "prompts")
         view = logs.view
-        await until(pilot, lambda: view.event_count == len(LINES))
         await pilot.press("i", *"starting", "enter")
         await pilot.press("x", *"ping", "enter")
         # Editing the include: what is typed goes after "starting", not at position 4.
@@ -214,13 +210,10 @@ async def test_prompts_put_the_cursor_after_the_value_they_open_with(
 async def test_a_search_with_no_match_says_so_rather_than_the_row_of_a_shorter_term(
     moto_session,
 ) -> None:
-    make_endpoint(moto_session, "nomatch")
-    put_logs(moto_session, "nomatch", "AllTraffic/i-0001", LINES)
-    app = SMConsole(Services.build(moto_session))
+    app = _app_with_lines(moto_session, "nomatch")
     async with app.run_test(size=(120, 40)) as pilot:
-        logs = await _open_logs(pilot, app, "nomatch")
+        logs = await _tail_lines(pilot, app, "nomatch")
         view = logs.view
-        await until(pilot, lambda: view.event_count == len(LINES))
         await pilot.press("slash", *"slowz")  # "slow" matches row 2; "slowz" matches nothing
         assert view.match_line is None
         await pilot.press("enter")
