@@ -195,7 +195,8 @@ def measure(
 def ceiling(
     model_dir: Path, texts: dict[str, list[str]], seconds: float, device: str = "cpu"
 ) -> dict:
-    """Items/s of the model in-process: best batch size, passes as our batcher plans them."""
+    """Items/s of the model in-process, by (workload, planned, batch size): passes as our
+    batcher plans them (planned) or the batch padded as one pass."""
     from app import model
     from app.batching import plan_passes
     from app.schemas import EmbeddingRequest
@@ -205,7 +206,6 @@ def ceiling(
     for work, items in texts.items():
         decoded = handler.decode(EmbeddingRequest(inputs=items, normalize=True))
         for planned in (True, False):
-            best = 0.0
             for size in (16, 32, 64):
                 done, begin, start = 0, time.perf_counter(), 0
                 while time.perf_counter() - begin < seconds:
@@ -225,14 +225,12 @@ def ceiling(
                         handler.predict(window)
                     done += size
                 rate = done / (time.perf_counter() - begin)
-                best = max(best, rate)
                 found[(work, planned, size)] = rate
                 print(
                     f"  ceiling {work:<8} {'planned' if planned else 'padded':<8} "
                     f"batch {size:<3} {rate:7.1f} items/s",
                     flush=True,
                 )
-            found[(work, planned)] = best
     return found
 
 
@@ -294,22 +292,32 @@ def report(peers: dict[str, Peer], names, texts, levels, ceilings) -> None:
             best = max(peers[n].result[(work, top)][0].rps for n in others)
             line.append(f"{ours / best:.2f}x the better peer (target >= 1.3x)")
         best_ours = max(peers["ours"].result[(work, c)][0].rps for c in levels)
-        top_ceiling = max(ceilings[(work, True)], ceilings[(work, False)])
+        planned = _best(ceilings, work, planned=True)
+        padded = _best(ceilings, work, planned=False)
+        top_ceiling = max(planned, padded)
         line.append(
             f"{best_ours / top_ceiling * 100:.0f}% of the ceiling {top_ceiling:.1f} items/s "
-            f"(planned {ceilings[(work, True)]:.1f}, padded {ceilings[(work, False)]:.1f}; "
-            f"target >= 90%)"
+            f"(planned {planned:.1f}, padded {padded:.1f}; target >= 90%)"
         )
         # c callers with one text each never put more than c items before the server at once.
-        fillable = max(rate for key, rate in ceilings.items()
-                       if key[0] == work and len(key) == 3 and key[2] <= top)
-        line.append(
-            f"{ours / fillable * 100:.0f}% at c={top} of the ceiling at batch <= {top} "
-            f"{fillable:.1f} items/s (what {top} callers can fill)"
-        )
+        fillable = _best(ceilings, work, most=top)
+        if fillable:  # none below the smallest batch measured
+            line.append(
+                f"{ours / fillable * 100:.0f}% at c={top} of the ceiling at batch <= {top} "
+                f"{fillable:.1f} items/s (what {top} callers can fill)"
+            )
         line.append(f"mean batch at c={top}: {peers['ours'].result[(work, top)][1]}")
         print("\n  ".join(line))
     print("peak RSS: " + ", ".join(f"{n} {peers[n].result['rss'] / 2**20:.0f} MB" for n in names))
+
+
+def _best(ceilings: dict, work: str, *, planned: bool | None = None,
+          most: int | None = None) -> float:
+    """The best rate of `work`'s ceiling: of one pass kind, or up to `most` items a batch
+    (0.0 when no batch measured is that small)."""
+    return max((rate for (w, kind, size), rate in ceilings.items()
+                if w == work and planned in (None, kind) and (most is None or size <= most)),
+               default=0.0)
 
 
 if __name__ == "__main__":
