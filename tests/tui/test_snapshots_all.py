@@ -26,6 +26,7 @@ from smconsole.ui.screens.logs import LogsScreen
 from smconsole.ui.screens.modals import HelpScreen
 from smconsole.ui.settings import ConsoleSettings
 from textual.widgets import DataTable, Input
+from textual.worker import WorkerState
 
 SIZES = {"120x40": (120, 40), "80x24": (80, 24)}
 
@@ -55,7 +56,9 @@ async def listed(pilot: Any) -> None:
     await until(pilot, lambda: screen.loaded and screen.table.row_count == 6
                 and screen.refreshed_at is not None)
     # Prices and health marks land after the listing, each from a worker of its own.
-    await until(pilot, lambda: not any(w.is_running for w in pilot.app.workers))
+    # A worker queued but not yet started is not 'running': wait for those too.
+    await until(pilot, lambda: not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                                       for w in pilot.app.workers))
 
 
 async def endpoints(pilot: Any) -> None:
